@@ -1,0 +1,5 @@
+"""`python -m huntbrief` runs the command-line interface."""
+
+from huntbrief.app.cli import main
+
+main()

@@ -1,0 +1,38 @@
+"""Brief → JSON, through serialize.py (the one Brief encoding)."""
+
+from __future__ import annotations
+
+import json as _json
+
+from huntbrief.model import Brief
+from huntbrief.serialize import brief_to_json
+
+
+class JsonRenderer:
+    """JSON of the public schema (`schema/brief.schema.json`)."""
+
+    name = "json"
+    extension = "json"
+
+    def render(self, brief: Brief) -> str:
+        """The brief as indented JSON text with a trailing newline."""
+        return brief_to_json(brief) + "\n"
+
+    def render_index(self, briefs: list[tuple[Brief, str]]) -> str:
+        """`{"briefs": [...]}` newest first, each with title, file, severity and counts."""
+        rows = [
+            {
+                "title": b.title,
+                "file": f"{stem}.json",
+                "url": b.url,
+                "source": b.source,
+                "published": b.published.isoformat() if b.published else None,
+                "severity": b.severity.level.value,
+                "score": b.severity.score,
+                "iocs": len(b.iocs.indicators),
+                "techniques": len(b.techniques),
+                "item_key": b.item_key,
+            }
+            for b, stem in briefs
+        ]
+        return _json.dumps({"schema_version": 1, "briefs": rows}, indent=2, ensure_ascii=False) + "\n"

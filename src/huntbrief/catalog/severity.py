@@ -1,0 +1,288 @@
+"""The severity model: weighted signals, level thresholds and threat-report gate cues, validated at load.
+
+The data lives in `data/severity.yaml`; `huntbrief.toml [severity]` may override any value.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, NoReturn, cast
+
+import yaml
+
+from huntbrief.errors import CatalogError
+from huntbrief.model import SeverityLevel
+
+DEFAULT_PATH = Path(__file__).with_name("data") / "severity.yaml"
+OVERRIDES_LOCATION = "huntbrief.toml [severity]"
+WEIGHT_KEYS = [
+    "exploited_in_the_wild",
+    "zero_day",
+    "cve_first",
+    "cve_each_more",
+    "cve_max",
+    "kev",
+    "severe_impact",
+    "ransomware",
+    "data_theft",
+    "destructive",
+    "named_actor",
+    "named_malware",
+    "tradecraft_each",
+    "tradecraft_max",
+    "ioc_high_each",
+    "ioc_medium_each",
+    "ioc_max",
+    "technique_each",
+    "technique_max",
+    "tactic_each",
+    "tactic_max",
+]
+CUE_KEYS = [
+    "exploited_in_the_wild",
+    "zero_day",
+    "severe_impact",
+    "ransomware",
+    "data_theft",
+    "destructive",
+    "tradecraft",
+]
+LEVEL_KEYS = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
+_SECTIONS = ("levels", "weights", "categories", "cues", "negation", "names", "gate")
+
+
+@dataclass(frozen=True, slots=True)
+class GateKind:
+    """One kind of non-threat article (partnership, product…): its reason sentence and cue pattern."""
+
+    name: str
+    reason: str
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """When an article is not a threat report: cue patterns and the evidence limits that keep it one."""
+
+    title_weight: float
+    min_cues: float
+    dominance: float
+    max_iocs: int
+    max_techniques: int
+    threat: re.Pattern[str]
+    kinds: tuple[GateKind, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SeverityModel:
+    """Everything `stages.severity.score` needs: thresholds, weights, compiled cues and the gate."""
+
+    levels: tuple[tuple[SeverityLevel, float], ...]
+    weights: Mapping[str, float]
+    categories: Mapping[str, float]
+    cues: Mapping[str, re.Pattern[str]]
+    tradecraft: tuple[tuple[str, re.Pattern[str]], ...]
+    negation: re.Pattern[str]
+    negation_window: int
+    actor_patterns: tuple[re.Pattern[str], ...]
+    malware_patterns: tuple[re.Pattern[str], ...]
+    not_names: frozenset[str]
+    name_min_mentions: int
+    gate: Gate
+
+    def level_for(self, score: float) -> SeverityLevel:
+        """The level whose threshold `score` reaches (thresholds descend); INFO below them all."""
+        return next((level for level, floor in self.levels if score >= floor), SeverityLevel.INFO)
+
+
+def phrase_pattern(phrases: list[str] | tuple[str, ...]) -> re.Pattern[str]:
+    """Compile cue phrases into one case-insensitive whole-word pattern (see severity.yaml header)."""
+    parts = []
+    alternatives = [p.strip() for entry in phrases for p in entry.split("|") if p.strip()]
+    for phrase in sorted(alternatives, key=len, reverse=True):
+        stem, wildcard = (phrase[:-1], r"\w*") if phrase.endswith("*") else (phrase, "")
+        words = [re.escape(w) for w in re.split(r"[\s-]+", stem.strip()) if w]
+        parts.append(r"[\s-]*".join(words) + wildcard)
+    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
+
+
+class _Check:
+    """Validation helpers that raise CatalogError at one location with the key path."""
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+
+    def fail(self, key: str, message: str) -> NoReturn:
+        raise CatalogError(f"{key}: {message}", location=self.location)
+
+    def mapping(self, value: object, key: str) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            self.fail(key, "must be a mapping")
+        return value
+
+    def number(self, value: object, key: str, low: float = 0, high: float = 1e9) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+            self.fail(key, f"must be a number from {low:g} to {high:g}")
+        return float(value)
+
+    def phrases(self, value: object, key: str) -> re.Pattern[str]:
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(v, str) and v.strip() for v in value)
+        ):
+            self.fail(key, "must be a non-empty list of phrases")
+        return phrase_pattern(value)
+
+    def regex(self, value: object, key: str) -> re.Pattern[str]:
+        if not isinstance(value, str):
+            self.fail(key, "must be a regular expression string")
+        try:
+            return re.compile(value)
+        except re.error as exc:
+            self.fail(key, f"invalid regular expression: {exc}")
+
+    def exact_keys(self, value: Mapping[str, Any], key: str, expected: tuple[str, ...] | list[str]) -> None:
+        missing, extra = set(expected) - set(value), set(value) - set(expected)
+        if missing or extra:
+            self.fail(key, f"missing {sorted(missing)}, unknown {sorted(extra)}; expected {list(expected)}")
+
+
+def _levels(check: _Check, data: Mapping[str, Any]) -> tuple[tuple[SeverityLevel, float], ...]:
+    levels = check.mapping(data.get("levels"), "levels")
+    check.exact_keys(levels, "levels", LEVEL_KEYS)
+    values = [check.number(levels[k], f"levels.{k}", 0, 100) for k in LEVEL_KEYS]
+    if any(a <= b for a, b in zip(values, values[1:], strict=False)):
+        check.fail(
+            "levels", f"thresholds must be strictly descending CRITICAL > HIGH > MEDIUM > LOW: {values}"
+        )
+    return tuple((SeverityLevel(k), v) for k, v in zip(LEVEL_KEYS, values, strict=True))
+
+
+def _numbers(check: _Check, data: Mapping[str, Any], key: str) -> Mapping[str, float]:
+    section = check.mapping(data.get(key), key)
+    return MappingProxyType({str(k): check.number(v, f"{key}.{k}") for k, v in section.items()})
+
+
+def _concepts(check: _Check, value: object, key: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    check.phrases(value, key)
+    assert isinstance(value, list)  # checked by phrases()
+    return tuple((entry.split("|")[0].strip().rstrip("*"), phrase_pattern([entry])) for entry in value)
+
+
+def _names(check: _Check, data: Mapping[str, Any]) -> tuple[Any, Any, frozenset[str], int]:
+    names = check.mapping(data.get("names"), "names")
+    patterns = []
+    for key in ("actor_patterns", "malware_patterns"):
+        raw = names.get(key)
+        if not isinstance(raw, list) or not raw:
+            check.fail(f"names.{key}", "must be a non-empty list of regular expressions")
+        patterns.append(tuple(check.regex(p, f"names.{key}[{i}]") for i, p in enumerate(raw)))
+    stop = names.get("not_names", [])
+    if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
+        check.fail("names.not_names", "must be a list of words")
+    mentions = int(check.number(names.get("min_mentions", 1), "names.min_mentions", 1, 100))
+    return patterns[0], patterns[1], frozenset(stop), mentions
+
+
+def _gate(check: _Check, data: Mapping[str, Any]) -> Gate:
+    gate = check.mapping(data.get("gate"), "gate")
+    kinds = check.mapping(gate.get("kinds"), "gate.kinds")
+    if not kinds:
+        check.fail("gate.kinds", "must name at least one kind of non-threat article")
+    parsed = []
+    for name, entry in kinds.items():
+        where = f"gate.kinds.{name}"
+        entry = check.mapping(entry, where)
+        if not isinstance(entry.get("reason"), str) or not entry["reason"].strip():
+            check.fail(f"{where}.reason", "must be a non-empty sentence")
+        parsed.append(
+            GateKind(str(name), entry["reason"].strip(), check.phrases(entry.get("cues"), f"{where}.cues"))
+        )
+    return Gate(
+        title_weight=check.number(gate.get("title_weight"), "gate.title_weight", 0, 100),
+        min_cues=check.number(gate.get("min_cues"), "gate.min_cues", 0, 1000),
+        dominance=check.number(gate.get("dominance"), "gate.dominance", 0, 100),
+        max_iocs=int(check.number(gate.get("max_iocs"), "gate.max_iocs", 0, 1000)),
+        max_techniques=int(check.number(gate.get("max_techniques"), "gate.max_techniques", 0, 1000)),
+        threat=check.phrases(gate.get("threat_cues"), "gate.threat_cues"),
+        kinds=tuple(parsed),
+    )
+
+
+def build_model(data: object, location: str) -> SeverityModel:
+    """Validate a parsed severity mapping into a SeverityModel; CatalogError names the key path."""
+    check = _Check(location)
+    root = check.mapping(data, "<top>")
+    check.exact_keys(root, "<top>", _SECTIONS)
+    weights = _numbers(check, root, "weights")
+    check.exact_keys(weights, "weights", WEIGHT_KEYS)
+    cues = check.mapping(root.get("cues"), "cues")
+    check.exact_keys(cues, "cues", CUE_KEYS)
+    negation = check.mapping(root.get("negation"), "negation")
+    actors, malware, not_names, mentions = _names(check, root)
+    return SeverityModel(
+        levels=_levels(check, root),
+        weights=weights,
+        categories=_numbers(check, root, "categories"),
+        cues=MappingProxyType({k: check.phrases(cues[k], f"cues.{k}") for k in CUE_KEYS}),
+        tradecraft=_concepts(check, cues["tradecraft"], "cues.tradecraft"),
+        negation=check.phrases(negation.get("cues"), "negation.cues"),
+        negation_window=int(check.number(negation.get("window"), "negation.window", 0, 1000)),
+        actor_patterns=actors,
+        malware_patterns=malware,
+        not_names=not_names,
+        name_min_mentions=mentions,
+        gate=_gate(check, root),
+    )
+
+
+def _merge(base: Mapping[str, Any], overrides: Mapping[str, Any], path: str = "") -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overrides.items():
+        where = f"{path}.{key}" if path else str(key)
+        if not path and key not in _SECTIONS:
+            raise CatalogError(f"{where}: unknown section; valid: {', '.join(_SECTIONS)}", OVERRIDES_LOCATION)
+        if isinstance(value, Mapping) and isinstance(base.get(key), Mapping):
+            merged[key] = _merge(base[key], value, where)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _read(path: Path) -> object:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 0
+        raise CatalogError(f"invalid YAML: {exc.problem}", location=f"{path}:{line}") from exc
+    except (OSError, yaml.YAMLError) as exc:
+        raise CatalogError(f"cannot read: {exc}", location=str(path)) from exc
+
+
+def load_severity(path: Path | None = None, overrides: Mapping[str, Any] | None = None) -> SeverityModel:
+    """Load and validate the severity model (default: packaged), then apply `overrides` on top.
+
+    Errors in the file name the file; errors from `overrides` carry location "huntbrief.toml [severity]".
+    """
+    if path is None and not overrides:
+        return _packaged()
+    source = path or DEFAULT_PATH
+    raw = _read(source)
+    model = build_model(raw, str(source))
+    if not overrides:
+        return model
+    if not isinstance(overrides, Mapping):
+        raise CatalogError("must be a table", OVERRIDES_LOCATION)
+    return build_model(_merge(cast(Mapping[str, Any], raw), overrides), OVERRIDES_LOCATION)
+
+
+@lru_cache(maxsize=1)
+def _packaged() -> SeverityModel:
+    return build_model(_read(DEFAULT_PATH), str(DEFAULT_PATH))

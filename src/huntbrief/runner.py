@@ -1,0 +1,347 @@
+"""The imperative shell: poll feeds, select items, fetch articles, analyse, save, render.
+
+Everything that touches the network, disk, clock or database for a run happens here or in
+the adapters it is given. One feed's or one item's failure is recorded and the run goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+from huntbrief.adapters.fetch import Fetcher
+from huntbrief.adapters.output import BriefWriter
+from huntbrief.adapters.store import ItemRecord, Store
+from huntbrief.errors import FetchError, HuntbriefError, ParseError
+from huntbrief.model import Article, Brief, FeedItem, FeedParse, FeedSource, FeedState, ItemFailure
+from huntbrief.pipeline import AnalysisContext, build_brief
+from huntbrief.stages.articles import article_from_feed, extract_article
+from huntbrief.stages.feeds import filter_items, parse_feed
+
+log = logging.getLogger("huntbrief")
+MIN_PAGE_CHARS = 200  # a page whose extracted text is shorter than this falls back to the feed text
+
+
+@dataclass(frozen=True, slots=True)
+class RunPolicy:
+    """When items are re-checked and how often failures are retried."""
+
+    max_attempts: int = 5
+    recheck_after: timedelta = timedelta(hours=6)
+    recheck_window: timedelta = timedelta(days=14)
+    max_local_bytes: int = 10 * 1024 * 1024
+    allow_local_articles: bool = True  # only for items of local feed files, inside their folder
+
+
+@dataclass
+class RunStats:
+    """What one pass did; printed as the final summary line."""
+
+    feeds_polled: int = 0
+    feeds_not_modified: int = 0
+    feeds_failed: list[tuple[str, str]] = field(default_factory=list)
+    feed_problems: list[tuple[str, str]] = field(default_factory=list)
+    items_new: int = 0
+    items_changed: int = 0
+    items_unchanged: int = 0
+    items_seen: int = 0
+    items_filtered: int = 0
+    items_failed: list[tuple[str, str]] = field(default_factory=list)
+    items_gave_up: int = 0
+    briefs_written: int = 0
+    interrupted: bool = False
+
+    def summary_line(self) -> str:
+        """One line a person can read at a glance."""
+        return (
+            f"feeds: {self.feeds_polled} polled, {self.feeds_not_modified} not modified, "
+            f"{len(self.feeds_failed)} failed; items: {self.items_new} new, {self.items_changed} changed, "
+            f"{self.items_unchanged} unchanged, {self.items_seen} already seen, "
+            f"{len(self.items_failed)} failed; briefs written: {self.briefs_written}"
+            + (" (interrupted)" if self.interrupted else "")
+        )
+
+
+class Progress(Protocol):
+    """Receives progress events; the CLI shows them with Rich or as log lines."""
+
+    def feeds_total(self, count: int) -> None: ...
+    def feed_done(self, name: str, outcome: str) -> None: ...
+    def items_total(self, count: int) -> None: ...
+    def item_done(self, title: str, outcome: str) -> None: ...
+    def finished(self) -> None: ...
+
+
+class NullProgress:
+    """Progress that shows nothing."""
+
+    def feeds_total(self, count: int) -> None:
+        """Ignore."""
+
+    def feed_done(self, name: str, outcome: str) -> None:
+        """Ignore."""
+
+    def items_total(self, count: int) -> None:
+        """Ignore."""
+
+    def item_done(self, title: str, outcome: str) -> None:
+        """Ignore."""
+
+    def finished(self) -> None:
+        """Ignore."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Work:
+    source: FeedSource
+    item: FeedItem
+    record: ItemRecord | None
+    feed_hash: str
+
+
+def utc_now() -> datetime:
+    """The real clock (injected into Runner so tests can freeze it)."""
+    return datetime.now(UTC)
+
+
+def is_local(url: str) -> bool:
+    """True for a file path or file:// URL (not http/https)."""
+    return urlsplit(url).scheme.lower() not in ("http", "https")
+
+
+def local_path(url: str) -> Path:
+    """The filesystem path of a file:// URL or plain path."""
+    parts = urlsplit(url)
+    return Path(unquote(parts.path)) if parts.scheme.lower() == "file" else Path(url)
+
+
+def item_fingerprint(item: FeedItem) -> str:
+    """Hash of what the feed says about an item: a change hints the article changed."""
+    blob = "\x1f".join((item.title, item.url or "", item.summary, item.content))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class Runner:
+    """Runs passes over a list of sources with injected fetcher, store, writer and clock."""
+
+    def __init__(
+        self,
+        *,
+        fetcher: Fetcher,
+        store: Store,
+        ctx: AnalysisContext,
+        writer: BriefWriter,
+        policy: RunPolicy = RunPolicy(),
+        clock: Callable[[], datetime] = utc_now,
+        progress: Progress | None = None,
+        analysis_workers: int = 2,
+    ) -> None:
+        self.fetcher = fetcher
+        self.store = store
+        self.ctx = ctx
+        self.writer = writer
+        self.policy = policy
+        self.clock = clock
+        self.progress: Progress = progress or NullProgress()
+        self.stop_requested = asyncio.Event()
+        self._pool = ThreadPoolExecutor(max_workers=analysis_workers, thread_name_prefix="huntbrief-analyse")
+
+    def close(self) -> None:
+        """Release the analysis threads."""
+        self._pool.shutdown(wait=True)
+
+    async def run_once(self, sources: Sequence[FeedSource]) -> RunStats:
+        """One pass: poll every feed, process new or changed items, then refresh the index."""
+        stats = RunStats()
+        self.progress.feeds_total(len(sources))
+        parsed = await asyncio.gather(*(self._poll(src, stats) for src in sources))
+        work = self._select([(s, p) for s, p in zip(sources, parsed, strict=True) if p is not None], stats)
+        self.progress.items_total(len(work))
+        await asyncio.gather(*(self._process(w, stats) for w in work))
+        stats.interrupted = self.stop_requested.is_set()
+        self._refresh_outputs(stats)
+        self.progress.finished()
+        return stats
+
+    async def _poll(self, source: FeedSource, stats: RunStats) -> FeedParse | None:
+        if self.stop_requested.is_set():
+            return None
+        try:
+            parsed = await self._fetch_feed(source, stats)
+        except HuntbriefError as exc:
+            stats.feeds_failed.append((source.name, exc.message))
+            if not is_local(source.url):
+                failure = ItemFailure(source.name, "feed", exc.message, url=source.url)
+                self.store.record_failure(failure, feed_hash=None, now=self.clock())
+            self.progress.feed_done(source.name, f"failed: {exc.message}")
+            return None
+        stats.feeds_polled += 1
+        if parsed is None:
+            stats.feeds_not_modified += 1
+            self.progress.feed_done(source.name, "not modified")
+            return None
+        stats.feed_problems.extend((source.name, p) for p in parsed.problems)
+        self.progress.feed_done(source.name, f"{len(parsed.items)} items")
+        return parsed
+
+    async def _fetch_feed(self, source: FeedSource, stats: RunStats) -> FeedParse | None:
+        if is_local(source.url):
+            path = local_path(source.url)
+            data = _read_capped(path, self.policy.max_local_bytes, source.url)
+            return parse_feed(data, source, base_url=path.resolve().as_uri())
+        state = self.store.feed_state(source.url)
+        result = await self.fetcher.fetch(
+            source.url,
+            etag=state.etag if state else None,
+            last_modified=state.last_modified if state else None,
+        )
+        if result.not_modified:
+            return None
+        headers = {k.lower(): v for k, v in result.headers}
+        parsed = parse_feed(result.content, source, headers=headers, base_url=source.url)
+        self.store.save_feed_state(
+            FeedState(source.url, result.header("etag"), result.header("last-modified")), now=self.clock()
+        )
+        return parsed
+
+    def _select(self, polled: list[tuple[FeedSource, FeedParse]], stats: RunStats) -> list[_Work]:
+        now = self.clock()
+        work: list[_Work] = []
+        for source, parsed in polled:
+            kept, dropped = filter_items(parsed.items, source)
+            stats.items_filtered += dropped
+            records = self.store.items([i.key for i in kept])
+            for item in kept:
+                entry = _Work(source, item, records.get(item.key), item_fingerprint(item))
+                if self._wanted(entry, now, stats):
+                    work.append(entry)
+        return work
+
+    def _wanted(self, w: _Work, now: datetime, stats: RunStats) -> bool:
+        rec = w.record
+        if rec is None:
+            return True
+        if rec.status != "done":
+            if rec.attempts >= self.policy.max_attempts:
+                stats.items_gave_up += 1
+                return False
+            return True
+        if rec.feed_hash != w.feed_hash:
+            return True
+        fresh = now - rec.first_seen <= self.policy.recheck_window
+        due = now - rec.checked_at >= self.policy.recheck_after
+        if fresh and due:
+            return True
+        stats.items_seen += 1
+        return False
+
+    async def _process(self, w: _Work, stats: RunStats) -> None:
+        if self.stop_requested.is_set():
+            return
+        stage = "fetch"
+        try:
+            article = await self._article(w)
+            stage = "analyse"
+            if w.record is not None and w.record.content_hash == article.content_hash:
+                self.store.mark_checked(w.item.key, feed_hash=w.feed_hash, now=self.clock())
+                stats.items_unchanged += 1
+                self.progress.item_done(w.item.title, "unchanged")
+                return
+            brief = await self._analyse(article, w)
+            stage = "store"
+            self.store.save_brief(brief, key=w.item.key, source=w.source.name, url=w.item.url,
+                                  feed_hash=w.feed_hash, now=self.clock())
+            stage = "render"
+            self.writer.write(brief)
+        except (HuntbriefError, OSError, ValueError) as exc:
+            self._fail(w, stage, exc, stats)
+            return
+        stats.briefs_written += 1
+        if w.record is not None and w.record.status == "done":
+            stats.items_changed += 1
+        else:
+            stats.items_new += 1
+        self.progress.item_done(w.item.title, brief.severity.level.value)
+
+    def _fail(self, w: _Work, stage: str, exc: Exception, stats: RunStats) -> None:
+        message = str(exc) or type(exc).__name__
+        failure = ItemFailure(w.source.name, stage, message, item_key=w.item.key, url=w.item.url)
+        if stage != "render":  # a render failure leaves a stored brief; the file is rewritten later
+            self.store.record_failure(failure, feed_hash=w.feed_hash, now=self.clock())
+        stats.items_failed.append((w.item.title or w.item.key, f"{stage}: {message}"))
+        self.progress.item_done(w.item.title, f"failed ({stage})")
+        log.warning("item failed (%s) %s: %s", stage, w.item.url or w.item.key, message)
+
+    async def _analyse(self, article: Article, w: _Work) -> Brief:
+        previous = self.store.brief(w.item.key) if w.record is not None else None
+        loop = asyncio.get_running_loop()
+        now = self.clock()
+
+        def run() -> Brief:
+            return build_brief(article, self.ctx, source_category=w.source.category,
+                               source_weight=w.source.weight, item_key=w.item.key,
+                               analysed_at=now, previous=previous)
+
+        return await loop.run_in_executor(self._pool, run)
+
+    async def _article(self, w: _Work) -> Article:
+        url = w.item.url
+        if w.source.fetch_articles and url:
+            try:
+                html = await self._fetch_page(w.source, url)
+                article = extract_article(html, url=url, source=w.source.name, title=w.item.title,
+                                          published=w.item.published)
+                if len(article.text) >= MIN_PAGE_CHARS or not (w.item.content or w.item.summary):
+                    return article
+            except (FetchError, ParseError) as exc:
+                if not (w.item.content or w.item.summary):
+                    raise
+                log.info("using feed text for %s: %s", url, exc)
+        if not (w.item.content or w.item.summary):
+            raise ParseError("item has no link to fetch and no text in the feed", location=url or w.item.key)
+        return article_from_feed(w.item)
+
+    async def _fetch_page(self, source: FeedSource, url: str) -> bytes:
+        if not is_local(url):
+            result = await self.fetcher.fetch(url)
+            if result.status >= 400:
+                raise FetchError(f"HTTP {result.status}", location=url)
+            return result.content
+        if not (self.policy.allow_local_articles and is_local(source.url)):
+            raise FetchError("a remote feed may not point at a local file", location=url)
+        path = local_path(url).resolve()
+        root = local_path(source.url).resolve().parent
+        if not path.is_relative_to(root):
+            raise FetchError("a local feed may only point at files in its own folder", location=url)
+        return _read_capped(path, self.policy.max_local_bytes, url)
+
+    def _refresh_outputs(self, stats: RunStats) -> None:
+        """Rewrite the index and any brief file missing on disk (e.g. after a crash mid-render)."""
+        try:
+            briefs = self.store.briefs()
+            for brief in briefs:
+                if self.writer.missing(brief):
+                    self.writer.write(brief)
+            self.writer.write_index(briefs)
+        except (HuntbriefError, OSError) as exc:
+            stats.items_failed.append(("index", f"render: {exc}"))
+            log.error("could not write the index: %s", exc)
+
+
+def _read_capped(path: Path, max_bytes: int, location: str) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise FetchError(f"cannot read file: {exc.strerror or exc}", location=location) from exc
+    if len(data) > max_bytes:
+        raise FetchError(f"file larger than {max_bytes} bytes", location=location)
+    return data

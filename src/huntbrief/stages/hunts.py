@@ -1,0 +1,168 @@
+"""Plan hunts: named use cases for the inferred techniques, then IOC sweeps for the indicators.
+
+Matching policy:
+- direct match: a use case tagged with the inferred technique, or with the parent of an inferred
+  sub-technique (a generic T1543 hunt also covers an inferred T1543.003);
+- broader match: when only a parent technique (T1543) was inferred, use cases tagged with one of
+  its sub-techniques (T1543.003) are offered too, one confidence step lower, because the text did
+  not say which variant was used.
+Hunt confidence is the use case's confidence, lowered one step when the best matching technique
+was inferred with confidence below 0.6, and one more step for a broader match (never below Low).
+Use-case hunts are ranked by hunt confidence, then use-case confidence, then technique confidence
+(highest first), then id; sweeps follow in the order of the sweep templates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from huntbrief.catalog.usecases import QUERY_LANGUAGES, SweepQuery, SweepTemplates, UseCase, UseCaseLibrary
+from huntbrief.errors import ConfigError
+from huntbrief.model import Confidence, Hunt, Indicator, IocFindings, Query, TechniqueHit
+
+WEAK_INFERENCE = 0.6  # technique confidence below this lowers the hunt's confidence one step
+_LEVELS = (Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW)
+
+
+def quote_spl(value: str) -> str:
+    """A Splunk SPL double-quoted string literal: `\\` and `"` escaped with a backslash."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def quote_kql(value: str) -> str:
+    """A KQL double-quoted (non-verbatim) string literal: `\\` and `"` escaped with a backslash."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+QUOTERS: Mapping[str, Callable[[str], str]] = MappingProxyType({"spl": quote_spl, "kql": quote_kql})
+
+
+@dataclass(frozen=True, slots=True)
+class _Match:
+    usecase: UseCase
+    technique_confidence: float
+    broad: bool
+
+    @property
+    def confidence(self) -> Confidence:
+        steps = int(self.technique_confidence < WEAK_INFERENCE) + int(self.broad)
+        return _lower(self.usecase.confidence, steps)
+
+
+def _lower(confidence: Confidence, steps: int) -> Confidence:
+    return _LEVELS[min(_LEVELS.index(confidence) + steps, len(_LEVELS) - 1)]
+
+
+def _strength(match: _Match) -> tuple[int, float]:
+    return -_LEVELS.index(match.confidence), match.technique_confidence
+
+
+def _matches(techniques: Iterable[TechniqueHit], library: UseCaseLibrary) -> list[_Match]:
+    best: dict[str, _Match] = {}
+    for hit in techniques:
+        candidates = [_Match(uc, hit.confidence, False) for uc in library.for_technique(hit.id)]
+        candidates += [_Match(uc, hit.confidence, True) for uc in library.narrower(hit.id)]
+        for candidate in candidates:
+            current = best.get(candidate.usecase.id)
+            if current is None or _strength(candidate) > _strength(current):
+                best[candidate.usecase.id] = candidate
+    return sorted(best.values(), key=_rank)
+
+
+def _rank(match: _Match) -> tuple[int, int, float, str]:
+    return (
+        _LEVELS.index(match.confidence),
+        _LEVELS.index(match.usecase.confidence),
+        -match.technique_confidence,
+        match.usecase.id,
+    )
+
+
+def _usecase_hunt(match: _Match, backends: Sequence[str]) -> Hunt | None:
+    usecase = match.usecase
+    queries = tuple(
+        Query(backend, QUERY_LANGUAGES[backend], text)
+        for backend in backends
+        if (text := usecase.query(backend)) is not None
+    )
+    if not queries:
+        return None
+    return Hunt(
+        id=usecase.id,
+        title=usecase.title,
+        phase=usecase.phase,
+        confidence=match.confidence,
+        techniques=usecase.techniques,
+        queries=queries,
+        description=usecase.description,
+        kind="usecase",
+    )
+
+
+def render_sweep(query: SweepQuery, values: Sequence[str], max_values: int) -> tuple[Query, ...]:
+    """Fill a sweep template with quoted values, at most `max_values` values per query."""
+    language = QUERY_LANGUAGES[query.backend]
+    quote = QUOTERS[language]
+    rendered = []
+    for start in range(0, len(values), max_values):
+        chunk = values[start : start + max_values]
+        literals = ", ".join(quote(p.replace("{value}", v)) for v in chunk for p in query.patterns)
+        text = query.template.replace("{values}", literals).rstrip()
+        rendered.append(Query(query.backend, language, text))
+    return tuple(rendered)
+
+
+def _sweepable(value: str) -> bool:
+    return bool(value) and not any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value)
+
+
+def _best_confidence(indicators: Iterable[Indicator]) -> Confidence:
+    return min((i.confidence for i in indicators), key=_LEVELS.index, default=Confidence.LOW)
+
+
+def _sweep_hunts(iocs: IocFindings, sweeps: SweepTemplates, backends: Sequence[str]) -> list[Hunt]:
+    hunts = []
+    for template in sweeps.templates:
+        chosen = [i for i in iocs.indicators if i.kind in template.kinds and _sweepable(i.value)]
+        values = list(dict.fromkeys(i.value for i in chosen))
+        queries = tuple(
+            rendered
+            for backend in backends
+            if (query := template.query(backend)) is not None
+            for rendered in render_sweep(query, values, sweeps.max_values)
+        )
+        if not queries:
+            continue
+        hunts.append(
+            Hunt(
+                id=template.id,
+                title=template.title.replace("{count}", str(len(values))),
+                phase=template.phase,
+                confidence=_best_confidence(chosen),
+                queries=queries,
+                description=template.description,
+                kind="sweep",
+            )
+        )
+    return hunts
+
+
+def plan_hunts(
+    techniques: Sequence[TechniqueHit],
+    iocs: IocFindings,
+    library: UseCaseLibrary,
+    sweeps: SweepTemplates,
+    backends: Sequence[str] = ("splunk", "kql"),
+) -> tuple[Hunt, ...]:
+    """Use-case hunts for the inferred techniques (ranked), then IOC sweeps; pure and deterministic.
+
+    No techniques means no use-case hunts; an unknown backend name raises ConfigError.
+    """
+    unknown = [b for b in backends if b not in QUERY_LANGUAGES]
+    if unknown:
+        valid = ", ".join(QUERY_LANGUAGES)
+        raise ConfigError(f"unknown query backend(s) {', '.join(unknown)}; valid: {valid}", "backends")
+    usecase_hunts = (_usecase_hunt(m, backends) for m in _matches(techniques, library))
+    return tuple(h for h in usecase_hunts if h is not None) + tuple(_sweep_hunts(iocs, sweeps, backends))

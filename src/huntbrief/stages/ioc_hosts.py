@@ -1,0 +1,296 @@
+"""Network indicator scanners: URLs, e-mail addresses, domains, IPv4/CIDR and IPv6.
+
+Each scanner gets the spans already claimed (URLs, e-mails) and returns `Hit`s, rejected ones with
+a reason. Regexes are linear: labels cannot contain their separators, runs are possessive and
+starts are pinned by look-behinds, so no input makes them backtrack.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterator
+
+from huntbrief.stages.ioc_scope import (
+    Hit,
+    K,
+    Scope,
+    Span,
+    benign_host,
+    covering,
+    host_kind,
+    ip_verdict,
+    special_use,
+    trim,
+)
+from huntbrief.stages.refang import url_host
+
+_URL_CHARS = r"[^\s<>\"'`{}|\\^\[\]()“”‘’«»]"
+_URL = re.compile(rf"(?i)(?<![\w])(?:https?|ftp|sftp)://{_URL_CHARS}++")
+_URL_GLUE = re.compile(r"(?i)(?<=[\w/])(?:https?|ftp)://")
+_PATH_TAIL = re.compile(rf"(?::\d{{1,5}})?/{_URL_CHARS}*+")
+_EMAIL = re.compile(
+    r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})++"
+)
+_DOMAIN = re.compile(r"(?<![\w.@/\\-])[A-Za-z0-9][A-Za-z0-9-]*+(?:\.[A-Za-z0-9-]++)++")
+_IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?!\.?\d)(?:/(?P<prefix>\d{1,2})(?![\d/]))?")
+_IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f:]{3,39}+(?![\w:.])")
+_HEX_HEAD = re.compile(r"[0-9a-f]{32,}+")
+_HASH_SIZES = {64: K.SHA256, 40: K.SHA1, 32: K.MD5}
+
+
+def scan_urls(scope: Scope) -> list[Hit]:
+    """URLs with a scheme (refanged), split where several were glued together without a separator."""
+    hits: list[Hit] = []
+    text = scope.rf.text
+    for match in _URL.finditer(text):
+        cuts = [match.start(), *(m.start() for m in _URL_GLUE.finditer(text, match.start() + 1, match.end()))]
+        for start, stop in zip(cuts, [*cuts[1:], match.end()], strict=True):
+            hits += url_hits(scope, start, trim(text, start, stop))
+    return hits
+
+
+def url_hits(scope: Scope, start: int, end: int) -> list[Hit]:
+    """Judge the URL at [start, end): the URL hit, plus its host as an indicator when policy says so."""
+    raw = scope.rf.text[start:end]
+    value, host = _canonical_url(raw)
+    defanged = scope.rf.defanged(start, end)
+    reason = _url_reason(scope, raw, host, start, defanged)
+    hits = [Hit(K.URL, value, start, end, defanged, reason)]
+    if not reason:
+        kind = host_kind(scope, host)[0] or K.DOMAIN
+        if not scope.noise.url_hosts_as_indicators:
+            hits.append(Hit(kind, host, start, end, defanged, "URL host (policy: not emitted on its own)"))
+        elif kind is K.DOMAIN:
+            host_reason = domain_reason(scope, host, host, start, (defanged, True))
+            hits.append(Hit(K.DOMAIN, host, start, end, defanged, host_reason))
+        else:
+            address, host_reason = ip_verdict(scope, host)
+            hits.append(Hit(kind, address, start, end, defanged, host_reason))
+    return hits
+
+
+def _canonical_url(raw: str) -> tuple[str, str]:
+    scheme, sep, rest = raw.partition("://")
+    if not sep:
+        scheme, rest = "", raw
+    cut = min((i for i in (rest.find(c) for c in "/?#") if i != -1), default=len(rest))
+    user, at, hostport = rest[:cut].rpartition("@")
+    canonical = f"{user}{at}{hostport.lower()}{rest[cut:]}"
+    return (f"{scheme.lower()}://{canonical}" if sep else canonical), url_host(raw)
+
+
+def _url_reason(scope: Scope, raw: str, host: str, start: int, defanged: bool) -> str:
+    kind, registrable = host_kind(scope, host)
+    if kind is None:
+        return "URL without a valid host"
+    if kind is not K.DOMAIN and ip_verdict(scope, host)[1]:
+        return f"URL on a {ip_verdict(scope, host)[1]}"
+    if registrable and scope.is_own(registrable):
+        return "link to the article's own site"
+    if benign_host(scope, host, registrable):
+        return "well-known benign site"
+    text = scope.rf.text
+    end = start + len(raw)
+    if end < len(text) and text[end] in "{<[":
+        return "URL template with placeholders"
+    return "" if defanged else _plain_url_reason(scope, raw, host, start)
+
+
+def _plain_url_reason(scope: Scope, raw: str, host: str, start: int) -> str:
+    """Why a URL the author did not defang is page furniture or a citation ("" when it is an indicator)."""
+    text, noise = scope.rf.text, scope.noise
+    before = text[max(0, start - 2) : start]
+    if before == "](" and text.rfind("![", max(0, start - 400), start) > text.rfind("\n", 0, start):
+        return "image link"
+    presented = scope.in_section(start)
+    path = raw.partition("://")[2].partition("/")[2].split("?", 1)[0].split("#", 1)[0]
+    if path and path.rpartition(".")[2].lower() in noise.asset_extensions and not presented:
+        return "page asset (image, style or script)"
+    if (before == "](" and not presented) or scope.in_references(start):
+        return "reference link"
+    if noise.listed(host, noise.hosting_platforms) and not presented:
+        return "hosting-platform link not presented as an indicator"
+    return ""
+
+
+def url_tail(scope: Scope, end: int) -> int:
+    """End of a scheme-less URL's port/path after a host ending at `end`; `end` when there is none."""
+    text = scope.rf.text
+    tail = _PATH_TAIL.match(text, end)
+    stop = trim(text, end, tail.end()) if tail else end
+    path = text[end:stop].partition("/")[2]
+    if not path:
+        return end
+    if "/" not in path and "." in path and scope.parts(path.lower())[0]:
+        return end  # "host/other-host" notation, not a path
+    return stop
+
+
+def scan_emails(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
+    """E-mail addresses whose domain has a public suffix; own-site and benign domains rejected."""
+    for match in _EMAIL.finditer(scope.rf.text):
+        if covering(spans, match.start()):
+            continue
+        local, _, domain = match.group().rpartition("@")
+        domain = domain.lower().strip("-")
+        registrable, _ = scope.parts(domain)
+        if not registrable:
+            continue
+        reason = ""
+        if scope.is_own(registrable):
+            reason = "address at the article's own site"
+        elif benign_host(scope, domain, registrable):
+            reason = "address at a well-known benign domain"
+        defanged = scope.rf.defanged(match.start(), match.end())
+        yield Hit(K.EMAIL, f"{local}@{domain}", match.start(), match.end(), defanged, reason)
+
+
+def scan_domains(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
+    """Host names with a public suffix, and scheme-less URLs (host followed by a path)."""
+    text = scope.rf.text
+    skip_until = 0
+    for match in _DOMAIN.finditer(text):
+        start, end = match.start(), match.end()
+        if start < skip_until or covering(spans, start) or (end < len(text) and text[end] in "_@"):
+            continue
+        host = match.group().lower()
+        defanged = scope.rf.defanged(start, end)
+        if not scope.parts(host)[0]:
+            if defanged and not host.replace(".", "").isdigit():
+                yield Hit(K.DOMAIN, host, start, end, True, "no public suffix (a file name?)")
+            continue
+        stop = url_tail(scope, end)
+        if stop > end:
+            skip_until = stop
+            yield from url_hits(scope, start, stop)
+            continue
+        glued = _unglue(scope, host, start, end, defanged)
+        if glued:
+            yield from glued
+            continue
+        yield Hit(
+            K.DOMAIN,
+            host,
+            start,
+            end,
+            defanged,
+            domain_reason(scope, host, match.group(), start, (defanged, False)),
+        )
+
+
+def _unglue(scope: Scope, host: str, start: int, end: int, defanged: bool) -> list[Hit]:
+    """Split a hash glued to a host by a flattened table ("<sha1>c2.example"), when presented as IOCs."""
+    head = _HEX_HEAD.match(host)
+    if head is None or not (defanged or scope.in_section(start)):
+        return []
+    for size, kind in _HASH_SIZES.items():
+        rest = host[size:]
+        if size <= len(head.group()) <= size + 2 and rest[:1].isalnum() and scope.parts(rest)[0]:
+            reason = domain_reason(scope, rest, rest, start + size, (defanged, False))
+            return [
+                Hit(kind, host[:size], start, start + size, defanged),
+                Hit(K.DOMAIN, rest, start + size, end, defanged, reason),
+            ]
+    return []
+
+
+def domain_reason(scope: Scope, host: str, written: str, start: int, how: tuple[bool, bool]) -> str:
+    """Why a host is not a domain indicator ("" when it is); `how` = (defanged, inside a URL)."""
+    noise = scope.noise
+    registrable, _ = scope.parts(host)
+    if scope.is_own(registrable):
+        return "the article's own site"
+    if host in noise.code_names:
+        return "code identifier"
+    if benign_host(scope, host, registrable):
+        return "well-known benign domain"
+    if noise.listed(host, noise.hosting_platforms):
+        return "hosting platform (the host alone is not an indicator)"
+    return "" if any(how) else _plain_domain_reason(scope, host, written, start)
+
+
+def _plain_domain_reason(scope: Scope, host: str, written: str, start: int) -> str:
+    """Why a bare, not-defanged host name in prose is not a domain ("" when it is one)."""
+    noise, text = scope.noise, scope.rf.text
+    end = start + len(host)
+    labels = host.split(".")
+    if (end < len(text) and text[end] == "(") or labels[0] in noise.code_prefixes:
+        return "code identifier"
+    if ".".join(labels[:2]) in noise.code_prefixes:
+        return "code identifier"
+    if scope.in_references(start):
+        return "reference list"
+    last = written.rsplit(".", 1)[-1]
+    if len(last) > 1 and last[0].isupper() and last[1:].islower():
+        return "sentence join (capitalised word after a full stop)"
+    if written[0].isupper() and not written.isupper() and not scope.in_section(start):
+        return "capitalised name in prose (a brand, not an indicator)"
+    labelled = noise.domain_label_re.search(scope.line_around(start, end))
+    if labels[-1] in noise.file_extension_tlds and not labelled:
+        return "file name (extension is also a TLD)"
+    return ""
+
+
+def scan_ipv4(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
+    """Dotted-quad IPv4 addresses and CIDR networks (and scheme-less URLs on an IPv4 host)."""
+    text = scope.rf.text
+    for match in _IPV4.finditer(text):
+        start, end = match.start(), match.end()
+        if covering(spans, start):
+            continue
+        before = text[start - 1] if start else " "
+        if (before.isalpha() or before == "_") and not scope.rf.defanged(start, end):
+            if scope.noise.version_re.search(text, max(0, start - 40), start):
+                yield Hit(K.IPV4, match.group(), start, end, False, "version number")
+            continue
+        if end < len(text) and (text[end].isalnum() or text[end] == "_"):
+            continue
+        yield from _ipv4_hits(scope, match, start, end)
+
+
+def _ipv4_hits(scope: Scope, match: re.Match[str], start: int, end: int) -> Iterator[Hit]:
+    defanged = scope.rf.defanged(start, end)
+    if match.group("prefix") is not None:
+        yield _cidr_hit(scope, match.group(), start, end, defanged)
+        return
+    stop = url_tail(scope, end)
+    if stop > end:
+        yield from url_hits(scope, start, stop)
+        return
+    if scope.noise.version_re.search(scope.rf.text, max(0, start - 40), start):
+        yield Hit(K.IPV4, match.group(), start, end, defanged, "version number")
+        return
+    value, reason = ip_verdict(scope, match.group())
+    yield Hit(K.IPV4, value, start, end, defanged, reason)
+
+
+def _cidr_hit(scope: Scope, written: str, start: int, end: int, defanged: bool) -> Hit:
+    try:
+        network = ipaddress.ip_network(written, strict=False)
+    except ValueError:
+        return Hit(K.CIDR, written, start, end, defanged, "not a valid network")
+    if network.prefixlen < 8:
+        return Hit(K.CIDR, str(network), start, end, defanged, "network too broad to be an indicator")
+    reason = special_use(network.network_address)
+    return Hit(K.CIDR, str(network), start, end, defanged, reason)
+
+
+def scan_ipv6(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
+    """IPv6 addresses (validated by `ipaddress`; non-global ones rejected)."""
+    for match in _IPV6.finditer(scope.rf.text):
+        written = match.group()
+        if written.count(":") < 2 or written.strip(":") == "" or covering(spans, match.start()):
+            continue
+        try:
+            address = ipaddress.IPv6Address(written)
+        except ValueError:
+            continue
+        defanged = scope.rf.defanged(match.start(), match.end())
+        yield Hit(K.IPV6, str(address), match.start(), match.end(), defanged, _v6_reason(scope, address))
+
+
+def _v6_reason(scope: Scope, address: ipaddress.IPv6Address) -> str:
+    if str(address) in scope.noise.benign_ips:
+        return "well-known public service address"
+    return special_use(address)

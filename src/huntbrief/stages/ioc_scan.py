@@ -1,0 +1,104 @@
+"""Candidate scan for the IOC stage: run every scanner in claim order, plus hashes and CVEs.
+
+URLs claim their text first, then e-mail addresses, IPv4 and domains (which may claim scheme-less
+URLs); hashes and CVEs inside a claimed URL are rejected unless the URL is a hash-lookup link.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from huntbrief.stages.ioc_hosts import scan_domains, scan_emails, scan_ipv4, scan_ipv6, scan_urls
+from huntbrief.stages.ioc_scope import Hit, K, Scope, Span, covering
+
+_HEX = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{32,}+(?![0-9A-Za-z])")
+_CVE = re.compile(r"(?i)(?<![\w-])CVE[-‐‑–—_ ]?(?P<year>\d{4})[-‐‑–—_](?P<seq>\d{4,7})(?!\d)")
+_HASH_KINDS = {32: K.MD5, 40: K.SHA1, 64: K.SHA256, 128: K.SHA512}
+_ORDER = {kind: index for index, kind in enumerate((K.URL, K.EMAIL, K.CIDR, K.IPV4, K.IPV6, K.DOMAIN))}
+
+
+def scan(scope: Scope) -> list[Hit]:
+    """All candidate hits of every kind, sorted by position (a URL before the host taken from it)."""
+    hits = scan_urls(scope)
+    spans = _spans_of(scope, hits)
+    for scanner in (scan_emails, scan_ipv4, scan_domains):
+        found = list(scanner(scope, spans))
+        spans = sorted(spans + _spans_of(scope, found))
+        hits += found
+    hits += scan_ipv6(scope, spans)
+    hits += scan_hashes(scope, spans)
+    hits += scan_cves(scope, spans)
+    return sorted(hits, key=lambda hit: (hit.start, _ORDER.get(hit.kind, len(_ORDER))))
+
+
+def _spans_of(scope: Scope, hits: list[Hit]) -> list[Span]:
+    text = scope.rf.text
+    claims = (K.URL, K.EMAIL)
+    return sorted((h.start, h.end, scope.is_lookup(text[h.start : h.end])) for h in hits if h.kind in claims)
+
+
+def scan_hashes(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
+    """MD5/SHA-1/SHA-256/SHA-512 by exact hex length, never cut out of a longer run, URL or identifier."""
+    text = scope.rf.text
+    matches = list(_HEX.finditer(text))
+    alone = {match.group().lower() for match in matches if len(match.group()) == 64}
+    for match in matches:
+        start, end = match.start(), match.end()
+        run = match.group().lower()
+        reason = _hex_context(text, start, end, covering(spans, start))
+        if not reason and len(run) not in _HASH_KINDS:
+            chunks = _split_run(scope, run, start, alone)
+            if chunks:
+                yield from chunks
+                continue
+            reason = f"hex run of {len(run)} characters (not a hash length)"
+        kind = _HASH_KINDS.get(len(run), K.SHA512 if len(run) > 128 else K.MD5)
+        yield Hit(kind, run, start, end, scope.rf.defanged(start, end), reason or _hash_reason(scope, run))
+
+
+def _hex_context(text: str, start: int, end: int, claim: Span | None) -> str:
+    if claim is not None and not claim[2]:
+        return "inside a URL (a parameter or path, not a file hash)"
+    if claim is None and start and text[start - 1] == "/":
+        return "inside a path"
+    left, right = text[max(0, start - 2) : start], text[end : end + 2]
+    if (left[-1:] == "-" and left[:1].isalnum()) or (right[:1] == "-" and right[1:].isalnum()):
+        return "part of a longer identifier (UUID-like)"
+    return ""
+
+
+def _hash_reason(scope: Scope, value: str) -> str:
+    if value in scope.noise.empty_file_hashes:
+        return "hash of empty input"
+    if len(set(value)) == 1:
+        return "a single repeated character"
+    if value.isdigit():
+        return "all digits (a number, not a hash)"
+    return ""
+
+
+def _split_run(scope: Scope, run: str, start: int, alone: set[str]) -> list[Hit]:
+    """Several SHA-256 glued together, split only when one of them also stands alone in the text."""
+    if len(run) % 64 or len(run) < 192:
+        return []
+    chunks = [run[i : i + 64] for i in range(0, len(run), 64)]
+    if not alone.intersection(chunks):
+        return []
+    return [
+        Hit(K.SHA256, chunk, start + 64 * i, start + 64 * (i + 1), False, _hash_reason(scope, chunk))
+        for i, chunk in enumerate(chunks)
+    ]
+
+
+def scan_cves(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
+    """CVE identifiers with a plausible year, upper-cased; one only inside a link is rejected."""
+    low, high = scope.cve_years
+    for match in _CVE.finditer(scope.rf.text):
+        value = f"CVE-{match.group('year')}-{match.group('seq')}"
+        reason = ""
+        if not low <= int(match.group("year")) <= high:
+            reason = f"implausible CVE year (outside {low}..{high})"
+        elif covering(spans, match.start()):
+            reason = "only inside a link"
+        yield Hit(K.CVE, value, match.start(), match.end(), False, reason)

@@ -1,0 +1,159 @@
+"""Shared vocabulary of the IOC scanners: a candidate `Hit`, the per-article `Scope`, host verdicts.
+
+Nothing here scans; it answers questions the scanners ask (is this span inside a URL or an IOC
+section, is this host benign, is this address routable).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from huntbrief.catalog.noise import NoiseLists
+from huntbrief.model import IndicatorKind
+from huntbrief.stages.refang import Refanged
+
+K = IndicatorKind
+Span = tuple[int, int, bool]  # (start, end, a hash-lookup link whose hashes count)
+TRAILING = ".,;:!?*'\"…"
+_SPECIAL_V4 = (
+    (ipaddress.ip_network("192.0.2.0/24"), "documentation range"),
+    (ipaddress.ip_network("198.51.100.0/24"), "documentation range"),
+    (ipaddress.ip_network("203.0.113.0/24"), "documentation range"),
+    (ipaddress.ip_network("100.64.0.0/10"), "shared CGNAT range"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One candidate occurrence (refanged offsets); a non-empty `reason` means it was rejected."""
+
+    kind: IndicatorKind
+    value: str
+    start: int
+    end: int
+    defanged: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What the scanners know about one article: its refanged text, noise lists and context."""
+
+    rf: Refanged
+    noise: NoiseLists
+    own_domains: frozenset[str]
+    own_label: str
+    sections: tuple[tuple[int, int], ...]
+    references: tuple[tuple[int, int], ...]
+    cve_years: tuple[int, int]
+
+    def in_section(self, pos: int) -> bool:
+        """True when `pos` lies in an indicator section (IOC heading up to the next heading)."""
+        return _inside(self.sections, pos)
+
+    def in_references(self, pos: int) -> bool:
+        """True when `pos` lies in a references / sources list."""
+        return _inside(self.references, pos)
+
+    def line_around(self, start: int, end: int, reach: int = 300) -> str:
+        """The refanged line holding [start, end), clipped to `reach` chars each side, the hit blanked."""
+        text = self.rf.text
+        left = max(text.rfind("\n", max(0, start - reach), start) + 1, start - reach, 0)
+        right = text.find("\n", end, end + reach)
+        right = min(end + reach, len(text)) if right == -1 else right
+        return f"{text[left:start]} {text[end:right]}"
+
+    def is_own(self, registrable: str) -> bool:
+        """True when a registrable domain is the article's own site (its URL, or the publisher's name)."""
+        label = registrable.split(".", 1)[0].replace("-", "")
+        return registrable in self.own_domains or (len(self.own_label) >= 4 and label == self.own_label)
+
+    def parts(self, host: str) -> tuple[str, str]:
+        """(registrable domain, public suffix) of a lower-case host; ("", "") when it is not a host name."""
+        if not host or len(host) > 253 or ".." in host:
+            return "", ""
+        return self.noise.parts(host)
+
+    def is_lookup(self, raw: str) -> bool:
+        """True when a URL is a hash-lookup link (VirusTotal file page, ...) whose hash is an indicator."""
+        bare = (raw.partition("://")[2] or raw).lower()
+        bare = bare[4:] if bare.startswith("www.") else bare
+        return any(bare.startswith(prefix) for prefix in self.noise.hash_lookup_urls)
+
+
+def _inside(spans: tuple[tuple[int, int], ...], pos: int) -> bool:
+    index = bisect_right(spans, (pos, sys.maxsize)) - 1
+    return index >= 0 and spans[index][0] <= pos < spans[index][1]
+
+
+def covering(spans: list[Span], start: int) -> Span | None:
+    """The span (sorted, non-overlapping) that contains offset `start`, if any."""
+    index = bisect_right(spans, (start, sys.maxsize, True)) - 1
+    if index >= 0 and spans[index][0] <= start < spans[index][1]:
+        return spans[index]
+    return None
+
+
+def trim(text: str, start: int, end: int) -> int:
+    """`end` moved left past trailing sentence punctuation and markdown emphasis."""
+    while end > start and text[end - 1] in TRAILING:
+        end -= 1
+    return end
+
+
+def host_kind(scope: Scope, host: str) -> tuple[IndicatorKind | None, str]:
+    """(kind, registrable domain) of a URL host: IPV4/IPV6 with "", DOMAIN, or None when invalid."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        registrable, _ = scope.parts(host)
+        return (K.DOMAIN, registrable) if registrable else (None, "")
+    return (K.IPV4 if address.version == 4 else K.IPV6), ""
+
+
+def benign_host(scope: Scope, host: str, registrable: str) -> bool:
+    """True for well-known benign domains (by registrable domain or listed parent), suffixes and IPs."""
+    noise = scope.noise
+    if not registrable:
+        return host in noise.benign_ips
+    suffix = registrable.partition(".")[2]
+    return noise.listed(host, noise.benign_domains) or suffix in noise.benign_suffixes
+
+
+def ip_verdict(scope: Scope, written: str) -> tuple[str, str]:
+    """(canonical address, reason it is not an indicator or "") for a written IPv4/IPv6 address."""
+    try:
+        address = ipaddress.ip_address(written)
+    except ValueError:
+        return written, "not a valid IP address"
+    value = str(address)
+    if value in scope.noise.placeholder_ips:
+        return value, "placeholder address"
+    if value in scope.noise.benign_ips:
+        return value, "well-known public service address"
+    return value, special_use(address)
+
+
+def special_use(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """Why an address is not globally routable ("" when it is)."""
+    checks = (
+        (address.is_unspecified, "unspecified address"),
+        (address.is_loopback, "loopback address"),
+        (address.is_link_local, "link-local address"),
+        (address.is_multicast, "multicast address"),
+    )
+    for flag, reason in checks:
+        if flag:
+            return reason
+    if isinstance(address, ipaddress.IPv4Address):
+        for network, reason in _SPECIAL_V4:
+            if address in network:
+                return reason
+    if address.is_private:
+        return "private address"
+    if address.is_reserved or not address.is_global:
+        return "reserved or non-routable address"
+    return ""

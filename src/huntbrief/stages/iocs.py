@@ -1,0 +1,173 @@
+"""The IOC stage: indicators of compromise in an article, refanged, validated and de-noised.
+
+`find_indicators` composes three steps: `refang` the text, `scan` it for candidates of every
+kind (stages/ioc_scan.py), then keep, grade and deduplicate them here. Every rejected candidate
+is returned in `IocFindings.suppressed` with its reason.
+"""
+
+from __future__ import annotations
+
+import re
+
+from huntbrief.catalog.noise import NoiseLists
+from huntbrief.model import Article, Confidence, Indicator, IndicatorKind, IocFindings, Suppressed
+from huntbrief.stages.ioc_scan import scan
+from huntbrief.stages.ioc_scope import Hit, Scope
+from huntbrief.stages.refang import Refanged, defang_email, defang_host, defang_url, refang, url_host
+
+_MD_HEADING = re.compile(r"#{1,6}[ \t]+(?P<title>.*)")
+_BOLD_LINE = re.compile(r"\*\*(?P<title>[^*]{1,80})\*\*:?[ \t]*")
+_SETEXT = re.compile(r"(?:={3,}|-{3,})[ \t]*")
+_SPACES = re.compile(r"\s+")
+_EVIDENCE_CHARS = 300
+
+
+def find_indicators(article: Article, noise: NoiseLists) -> IocFindings:
+    """Indicators found in `article.text` (refanged, validated, noise removed) and the rejected candidates.
+
+    Pure: no I/O or clock. Output is deduplicated by (kind, value) in order of first occurrence.
+    """
+    rf = refang(article.text)
+    scope = Scope(
+        rf=rf,
+        noise=noise,
+        own_domains=_own_domains(article, noise),
+        own_label=re.sub(r"[^a-z0-9]", "", article.source.lower()),
+        sections=heading_sections(rf.text, noise.heading_re, noise.end_heading_re),
+        references=heading_sections(rf.text, noise.reference_re, noise.end_heading_re),
+        cve_years=_cve_years(article, noise),
+    )
+    return _assemble(scan(scope), scope)
+
+
+def heading_sections(
+    text: str, opener: re.Pattern[str], closer: re.Pattern[str]
+) -> tuple[tuple[int, int], ...]:
+    """Spans of `text` under headings matching `opener` ("Indicators of Compromise", "References", ...).
+
+    A span ends at the next heading of the same or a higher level that does not match `opener`;
+    plain lines count as headings only when short and matching `opener`, or wholly matching `closer`.
+    """
+    spans: list[tuple[int, int]] = []
+    lines = text.split("\n")
+    open_at: int | None = None
+    open_level = 0
+    offset = 0
+    for index, line in enumerate(lines):
+        heading = _heading(line, lines[index + 1] if index + 1 < len(lines) else "", opener, closer)
+        if heading is not None:
+            level, opens = heading
+            if open_at is not None and level <= open_level and not opens:
+                spans.append((open_at, offset))
+                open_at = None
+            if opens and open_at is None:
+                open_at, open_level = offset, level
+            elif opens:
+                open_level = min(open_level, level)
+        offset += len(line) + 1
+    if open_at is not None:
+        spans.append((open_at, len(text)))
+    return tuple(spans)
+
+
+def _heading(
+    line: str, following: str, opener: re.Pattern[str], closer: re.Pattern[str]
+) -> tuple[int, bool] | None:
+    """(level, matches `opener`) when `line` is a heading; None for body text."""
+    stripped = line.strip()
+    if not stripped or "|" in stripped or len(stripped) > 120:
+        return None
+    markdown = _MD_HEADING.fullmatch(stripped)
+    if markdown:
+        return len(stripped) - len(stripped.lstrip("#")), opener.search(markdown.group("title")) is not None
+    if _SETEXT.fullmatch(following.strip()):
+        return (1 if following.strip()[0] == "=" else 2), opener.search(stripped) is not None
+    bold = _BOLD_LINE.fullmatch(stripped)
+    if bold:
+        return 3, opener.search(bold.group("title")) is not None
+    plain = stripped.strip("*_:#. \t")
+    if len(plain.split()) <= 6 and not stripped.endswith(".") and opener.search(plain):
+        return 2, True
+    if closer.fullmatch(plain):
+        return 2, False
+    return None
+
+
+def _own_domains(article: Article, noise: NoiseLists) -> frozenset[str]:
+    host = url_host(article.url or "")
+    registrable = noise.parts(host)[0] if host else ""
+    return frozenset({registrable} if registrable else ())
+
+
+def _cve_years(article: Article, noise: NoiseLists) -> tuple[int, int]:
+    high = article.published.year + 1 if article.published else noise.cve_year_max
+    return noise.cve_year_min, high
+
+
+def _assemble(hits: list[Hit], scope: Scope) -> IocFindings:
+    first: dict[tuple[IndicatorKind, str], Hit] = {}
+    high: set[tuple[IndicatorKind, str]] = set()
+    rejected: dict[tuple[IndicatorKind, str], str] = {}
+    for hit in hits:
+        key = (hit.kind, hit.value)
+        if hit.reason:
+            rejected.setdefault(key, hit.reason)
+            continue
+        first.setdefault(key, hit)
+        if key not in high and _presented(scope, hit):
+            high.add(key)
+    indicators = tuple(
+        Indicator(
+            kind=hit.kind,
+            value=hit.value,
+            defanged=display_form(hit.kind, hit.value),
+            confidence=Confidence.HIGH if key in high else Confidence.MEDIUM,
+            evidence=evidence(scope.rf, hit.start, hit.end),
+        )
+        for key, hit in first.items()
+    )
+    suppressed = tuple(
+        Suppressed(kind, value, reason)
+        for (kind, value), reason in rejected.items()
+        if (kind, value) not in first
+    )
+    return IocFindings(indicators=indicators, suppressed=suppressed)
+
+
+def _presented(scope: Scope, hit: Hit) -> bool:
+    """True when the author presents the hit as an indicator: defanged, in an IOC section, or labelled."""
+    if hit.defanged or scope.in_section(hit.start):
+        return True
+    return scope.noise.label_re.search(scope.line_around(hit.start, hit.end, reach=150)) is not None
+
+
+def display_form(kind: IndicatorKind, value: str) -> str:
+    """The defanged display form of a refanged value (`hxxp`, `[.]` on the host's last dot, `[@]`)."""
+    if kind is IndicatorKind.URL:
+        return defang_url(value)
+    if kind is IndicatorKind.EMAIL:
+        return defang_email(value)
+    if kind in (IndicatorKind.DOMAIN, IndicatorKind.IPV4, IndicatorKind.CIDR):
+        return defang_host(value)
+    return value
+
+
+def evidence(rf: Refanged, start: int, end: int) -> str:
+    """The original line around refanged span [start, end), narrowed to its sentence and ~300 chars."""
+    text = rf.original
+    s = rf.original_offset(start)
+    e = max(s + 1, rf.original_offset(max(start, end - 1)) + 1)
+    low, high = max(0, s - 2000), min(len(text), e + 2000)
+    left = text.rfind("\n", low, s) + 1 or low
+    right = text.find("\n", e, high)
+    right = high if right == -1 else right
+    if right - left > _EVIDENCE_CHARS:
+        stop = text.rfind(". ", left, s)
+        left = stop + 2 if stop != -1 else left
+        stop = text.find(". ", e, right)
+        right = stop + 1 if stop != -1 else right
+    if right - left > _EVIDENCE_CHARS:
+        half = max(0, (_EVIDENCE_CHARS - (e - s)) // 2)
+        left, right = max(left, s - half), min(right, e + half)
+        return "…" + _SPACES.sub(" ", text[left:right]).strip() + "…"
+    return _SPACES.sub(" ", text[left:right]).strip()

@@ -1,0 +1,124 @@
+"""Refang and defang: undo the ways authors neuter indicators, and redo it for display.
+
+`refang` rewrites text once, in linear time, and remembers where each rewrite happened so a
+finding can say whether it was defanged and point back into the original text.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+# One alternation, tried left to right at each position; every branch is bounded (no backtracking).
+_DEFANG = re.compile(
+    r"""
+    (?P<scheme>\b(?:hxxp|hXXp|h\*\*p|hxtp|fxp)(?P<tls>[sS]?)(?=[ ]?(?:\[:\]|\[://\]|:)))
+  | (?P<sep>\[:(?P<slashes>//)?\])
+  | (?P<dot>[\[({][ ]?(?:\.|dot|DOT|Dot)[ ]?[\])}])
+  | (?P<at>[\[({][ ]?(?:@|at|AT|At)[ ]?[\])}])
+  | (?P<bsdot>(?<=\w)\\\.(?=\w))
+  | (?P<half>(?<=[A-Za-z0-9])(?:\.\]|\[\.)(?=[A-Za-z0-9]))
+  | (?P<escape>\\_)
+    """,
+    re.VERBOSE,
+)
+_SCHEMES = {"hxxp": "http", "h**p": "http", "hxtp": "http", "fxp": "ftp"}
+_DISPLAY_SCHEMES = {"http": "hxxp", "https": "hxxps", "ftp": "fxp"}
+
+
+@dataclass(frozen=True, slots=True)
+class Refanged:
+    """Refanged text plus the bookkeeping to map spans back to the original and spot defangs."""
+
+    text: str
+    original: str
+    anchors: tuple[int, ...]  # refanged offsets where the original/refanged offset difference changes
+    deltas: tuple[int, ...]  # original offset minus refanged offset, from the matching anchor on
+    defangs: tuple[int, ...]  # refanged offsets where a defang was undone (sorted)
+
+    def original_offset(self, offset: int) -> int:
+        """The offset in the original text that corresponds to `offset` in the refanged text."""
+        index = bisect_right(self.anchors, offset) - 1
+        return offset + (self.deltas[index] if index >= 0 else 0)
+
+    def defanged(self, start: int, end: int) -> bool:
+        """True when a defang was undone inside refanged span [start, end)."""
+        index = bisect_left(self.defangs, start)
+        return index < len(self.defangs) and self.defangs[index] < end
+
+
+def refang(text: str) -> Refanged:
+    """Undo defangs (hxxp, [.], (dot), [:], [@], \\., half brackets) and markdown `\\_`; never fails."""
+    pieces: list[str] = []
+    anchors: list[int] = []
+    deltas: list[int] = []
+    defangs: list[int] = []
+    last = 0
+    out = 0
+    for match in _DEFANG.finditer(text):
+        replacement, is_defang = _replacement(match)
+        pieces.append(text[last : match.start()])
+        out += match.start() - last
+        if is_defang:
+            defangs.append(out)
+        pieces.append(replacement)
+        out += len(replacement)
+        last = match.end()
+        anchors.append(out)
+        deltas.append(last - out)
+    pieces.append(text[last:])
+    return Refanged("".join(pieces), text, tuple(anchors), tuple(deltas), tuple(defangs))
+
+
+def _replacement(match: re.Match[str]) -> tuple[str, bool]:
+    kind = match.lastgroup
+    if kind == "scheme" or match.group("scheme"):
+        word = match.group("scheme")[: len(match.group("scheme")) - len(match.group("tls"))].lower()
+        return _SCHEMES.get(word, "http") + match.group("tls").lower(), True
+    if match.group("sep") is not None:
+        return (":" + (match.group("slashes") or "")), True
+    if match.group("dot") is not None or match.group("bsdot") is not None or match.group("half") is not None:
+        return ".", True
+    if match.group("at") is not None:
+        return "@", True
+    return "_", False
+
+
+def defang_host(host: str) -> str:
+    """Display form of a host or IPv4 address: the last dot becomes `[.]`."""
+    head, dot, tail = host.rpartition(".")
+    return f"{head}[.]{tail}" if dot else host
+
+
+def defang_url(url: str) -> str:
+    """Display form of a URL: `hxxp`/`hxxps`/`fxp` scheme and `[.]` on the host's last dot."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    host_end = len(rest)
+    for stop in "/?#":
+        found = rest.find(stop)
+        if found != -1:
+            host_end = min(host_end, found)
+    authority = rest[:host_end]
+    userinfo, at, hostport = authority.rpartition("@")
+    host, colon, port = hostport.partition(":") if not hostport.startswith("[") else (hostport, "", "")
+    shown = f"{userinfo}{at}{defang_host(host)}{colon}{port}{rest[host_end:]}"
+    return f"{_DISPLAY_SCHEMES.get(scheme.lower(), scheme)}://{shown}" if sep else shown
+
+
+def defang_email(email: str) -> str:
+    """Display form of an e-mail address: `[@]` and `[.]` on the domain's last dot."""
+    local, _, domain = email.rpartition("@")
+    return f"{local}[@]{defang_host(domain)}"
+
+
+def url_host(url: str) -> str:
+    """The lower-case host of a URL (scheme optional); "" when it has none."""
+    target = url if "://" in url else f"http://{url}"
+    try:
+        return (urlsplit(target).hostname or "").lower()
+    except ValueError:
+        return ""
