@@ -24,7 +24,9 @@ DEFAULT_OUTPUT = REPO / "src" / "huntbrief" / "catalog" / "data" / "attack-enter
 
 def main(argv: list[str] | None = None) -> int:
     """Read the bundle, convert it, write the compact catalogue; returns the exit status."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("bundle", type=Path, help="ATT&CK Enterprise STIX bundle (JSON)")
     parser.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT, help="where to write")
     args = parser.parse_args(argv)
@@ -39,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"wrote {args.output} ({len(text.encode('utf-8')):,} bytes): ATT&CK {compact['version']}, "
         f"{len(compact['techniques'])} techniques, {len(compact['tactics'])} tactics, "
-        f"{len(compact['groups'])} groups, {len(compact['software'])} software, {len(compact['revoked'])} revoked"
+        f"{len(compact['groups'])} groups, {len(compact['software'])} software, "
+        f"{len(compact['revoked'])} revoked"
     )
     return 0
 

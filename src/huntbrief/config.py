@@ -62,6 +62,7 @@ class SettingsModel(BaseModel):
     max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     retries: int = Field(default=2, ge=0, le=10)
     max_attempts: int = Field(default=5, ge=1, le=100)
+    workers: int | None = Field(default=None, ge=0, le=64)
     recheck_hours: float = Field(default=6.0, ge=0)
     recheck_days: float = Field(default=14.0, ge=0)
     severity: dict[str, Any] = {}
@@ -87,7 +88,9 @@ def parse_formats(text: str) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
     unknown = [n for n in names if n not in FORMAT_NAMES]
     if unknown or not names:
-        raise ConfigError(f"unknown output format {', '.join(unknown) or '(none)'}; valid: {', '.join(FORMAT_NAMES)}")
+        raise ConfigError(
+            f"unknown output format {', '.join(unknown) or '(none)'}; valid: {', '.join(FORMAT_NAMES)}"
+        )
     return names
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 SCHEMA_VERSION = 1
 
 
-class IndicatorKind(str, Enum):
+class IndicatorKind(StrEnum):
     """The kinds of indicator of compromise huntbrief emits (JSON `type` values)."""
 
     IPV4 = "ipv4"
@@ -36,7 +36,7 @@ class IndicatorKind(str, Enum):
     ETHEREUM = "ethereum"
 
 
-class Confidence(str, Enum):
+class Confidence(StrEnum):
     """Qualitative confidence, used for indicators and hunts."""
 
     HIGH = "high"
@@ -44,7 +44,7 @@ class Confidence(str, Enum):
     LOW = "low"
 
 
-class SeverityLevel(str, Enum):
+class SeverityLevel(StrEnum):
     """Severity levels, most urgent first."""
 
     CRITICAL = "CRITICAL"
@@ -59,7 +59,7 @@ class SeverityLevel(str, Enum):
         return list(SeverityLevel).index(self)
 
 
-class TextOrigin(str, Enum):
+class TextOrigin(StrEnum):
     """Where an article's analysis text came from."""
 
     PAGE = "page"  # the full article page, extracted

@@ -5,15 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from huntbrief.catalog.attack import AttackCatalog, KillChainMapping, TechniqueAliases
+from huntbrief.catalog.attack import AttackCatalog
+from huntbrief.catalog.killchain import KillChainMapping
 from huntbrief.catalog.noise import NoiseLists
 from huntbrief.catalog.severity import SeverityModel
+from huntbrief.catalog.technique_aliases import TechniqueAliases
 from huntbrief.catalog.usecases import SweepTemplates, UseCaseLibrary
-from huntbrief.model import Article, Brief
+from huntbrief.model import Article, Brief, Hunt
 from huntbrief.stages.attack import infer_techniques, kill_chain_phases
 from huntbrief.stages.hunts import plan_hunts
 from huntbrief.stages.iocs import find_indicators
-from huntbrief.stages.severity import score
+from huntbrief.stages.severity import score, threat_report_gate
 from huntbrief.stages.summary import summarize
 
 DEFAULT_BACKENDS = ("splunk", "kql")
@@ -47,12 +49,23 @@ def build_brief(
     """Run every stage on one article, in order, and assemble the Brief (no I/O, no clock)."""
     iocs = find_indicators(article, ctx.noise)
     techniques = infer_techniques(article, ctx.attack, ctx.aliases)
-    phases = kill_chain_phases(techniques, article, ctx.killchain)
-    hunts = plan_hunts(techniques, iocs, ctx.usecases, ctx.sweeps, ctx.backends)
-    severity = score(
-        article, iocs, techniques, ctx.severity,
-        kev=ctx.kev, source_category=source_category, source_weight=source_weight,
-    )
+    gated = threat_report_gate(article, iocs, techniques, ctx.severity)
+    phases: tuple[str, ...] = ()
+    hunts: tuple[Hunt, ...] = ()
+    if gated is not None:  # not a threat report: no techniques, phases or hunts to act on
+        techniques, severity = (), gated
+    else:
+        phases = kill_chain_phases(techniques, article, ctx.killchain)
+        hunts = plan_hunts(techniques, iocs, ctx.usecases, ctx.sweeps, ctx.backends)
+        severity = score(
+            article,
+            iocs,
+            techniques,
+            ctx.severity,
+            kev=ctx.kev,
+            source_category=source_category,
+            source_weight=source_weight,
+        )
     brief = Brief(
         title=article.title,
         url=article.url,
@@ -86,7 +99,9 @@ def describe_changes(old: Brief, new: Brief) -> str:
     if old.severity.level != new.severity.level:
         parts.append(f"severity {old.severity.level.value} → {new.severity.level.value}")
     if old.origin != new.origin:
-        parts.append(f"text now from {new.origin.value.replace('_', ' ')} (was {old.origin.value.replace('_', ' ')})")
+        parts.append(
+            f"text now from {new.origin.value.replace('_', ' ')} (was {old.origin.value.replace('_', ' ')})"
+        )
     return "; ".join(p for p in parts if p) + "."
 
 

@@ -9,25 +9,36 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from multiprocessing import get_context
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from huntbrief.adapters.fetch import Fetcher
 from huntbrief.adapters.output import BriefWriter
 from huntbrief.adapters.store import ItemRecord, Store
-from huntbrief.errors import FetchError, HuntbriefError, ParseError
-from huntbrief.model import Article, Brief, FeedItem, FeedParse, FeedSource, FeedState, ItemFailure
-from huntbrief.pipeline import AnalysisContext, build_brief
-from huntbrief.stages.articles import article_from_feed, extract_article
+from huntbrief.context import load_context
+from huntbrief.errors import FetchError, HuntbriefError
+from huntbrief.jobs import AnalysisJob, AnalysisOutcome, analyse, analyse_in_worker, init_worker
+from huntbrief.model import FeedItem, FeedParse, FeedSource, FeedState, ItemFailure
+from huntbrief.pipeline import AnalysisContext
 from huntbrief.stages.feeds import filter_items, parse_feed
 
+__all__ = [
+    "Progress",
+    "RunPolicy",
+    "RunStats",
+    "Runner",
+    "WorkItem",
+    "load_context",
+]  # load_context: re-export
+
 log = logging.getLogger("huntbrief")
-MIN_PAGE_CHARS = 200  # a page whose extracted text is shorter than this falls back to the feed text
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +111,9 @@ class NullProgress:
 
 
 @dataclass(frozen=True, slots=True)
-class _Work:
+class WorkItem:
+    """An item selected for work, with its stored record and feed fingerprint."""
+
     source: FeedSource
     item: FeedItem
     record: ItemRecord | None
@@ -130,7 +143,11 @@ def item_fingerprint(item: FeedItem) -> str:
 
 
 class Runner:
-    """Runs passes over a list of sources with injected fetcher, store, writer and clock."""
+    """Runs passes over a list of sources with injected fetcher, store, writer and clock.
+
+    `workers=0` analyses in one background thread; `workers>0` uses that many worker processes
+    (spawned, each loading the catalogues once) for feed parsing and article analysis.
+    """
 
     def __init__(
         self,
@@ -142,7 +159,8 @@ class Runner:
         policy: RunPolicy = RunPolicy(),
         clock: Callable[[], datetime] = utc_now,
         progress: Progress | None = None,
-        analysis_workers: int = 2,
+        workers: int = 0,
+        severity_overrides: Mapping[str, Any] | None = None,
     ) -> None:
         self.fetcher = fetcher
         self.store = store
@@ -152,18 +170,33 @@ class Runner:
         self.clock = clock
         self.progress: Progress = progress or NullProgress()
         self.stop_requested = asyncio.Event()
-        self._pool = ThreadPoolExecutor(max_workers=analysis_workers, thread_name_prefix="huntbrief-analyse")
+        self._workers = workers
+        self._overrides = dict(severity_overrides or {})
+        self._pool: Executor | None = None
 
     def close(self) -> None:
-        """Release the analysis threads."""
-        self._pool.shutdown(wait=True)
+        """Release the analysis threads or processes."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _executor(self) -> Executor:
+        if self._pool is None:
+            if self._workers > 0:
+                self._pool = ProcessPoolExecutor(
+                    self._workers,
+                    mp_context=get_context("spawn"),
+                    initializer=init_worker,
+                    initargs=(self._overrides,),
+                )
+            else:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huntbrief-analyse")
+        return self._pool
 
     async def run_once(self, sources: Sequence[FeedSource]) -> RunStats:
         """One pass: poll every feed, process new or changed items, then refresh the index."""
         stats = RunStats()
-        self.progress.feeds_total(len(sources))
-        parsed = await asyncio.gather(*(self._poll(src, stats) for src in sources))
-        work = self._select([(s, p) for s, p in zip(sources, parsed, strict=True) if p is not None], stats)
+        work = await self.poll(sources, stats)
         self.progress.items_total(len(work))
         await asyncio.gather(*(self._process(w, stats) for w in work))
         stats.interrupted = self.stop_requested.is_set()
@@ -171,11 +204,17 @@ class Runner:
         self.progress.finished()
         return stats
 
+    async def poll(self, sources: Sequence[FeedSource], stats: RunStats) -> list[WorkItem]:
+        """Fetch and parse every feed (conditional GET) and return the items that need work."""
+        self.progress.feeds_total(len(sources))
+        parsed = await asyncio.gather(*(self._poll(src, stats) for src in sources))
+        return self._select([(s, p) for s, p in zip(sources, parsed, strict=True) if p is not None], stats)
+
     async def _poll(self, source: FeedSource, stats: RunStats) -> FeedParse | None:
         if self.stop_requested.is_set():
             return None
         try:
-            parsed = await self._fetch_feed(source, stats)
+            parsed = await self._fetch_feed(source)
         except HuntbriefError as exc:
             stats.feeds_failed.append((source.name, exc.message))
             if not is_local(source.url):
@@ -192,11 +231,18 @@ class Runner:
         self.progress.feed_done(source.name, f"{len(parsed.items)} items")
         return parsed
 
-    async def _fetch_feed(self, source: FeedSource, stats: RunStats) -> FeedParse | None:
+    async def _parse(
+        self, data: bytes, source: FeedSource, headers: dict[str, str] | None, base_url: str
+    ) -> FeedParse:
+        loop = asyncio.get_running_loop()
+        call = partial(parse_feed, data, source, headers=headers, base_url=base_url)
+        return await loop.run_in_executor(self._executor(), call)
+
+    async def _fetch_feed(self, source: FeedSource) -> FeedParse | None:
         if is_local(source.url):
             path = local_path(source.url)
             data = _read_capped(path, self.policy.max_local_bytes, source.url)
-            return parse_feed(data, source, base_url=path.resolve().as_uri())
+            return await self._parse(data, source, None, path.resolve().as_uri())
         state = self.store.feed_state(source.url)
         result = await self.fetcher.fetch(
             source.url,
@@ -205,27 +251,29 @@ class Runner:
         )
         if result.not_modified:
             return None
+        if result.status >= 400:
+            raise FetchError(f"HTTP {result.status}", location=source.url)
         headers = {k.lower(): v for k, v in result.headers}
-        parsed = parse_feed(result.content, source, headers=headers, base_url=source.url)
+        parsed = await self._parse(result.content, source, headers, source.url)
         self.store.save_feed_state(
             FeedState(source.url, result.header("etag"), result.header("last-modified")), now=self.clock()
         )
         return parsed
 
-    def _select(self, polled: list[tuple[FeedSource, FeedParse]], stats: RunStats) -> list[_Work]:
+    def _select(self, polled: list[tuple[FeedSource, FeedParse]], stats: RunStats) -> list[WorkItem]:
         now = self.clock()
-        work: list[_Work] = []
+        work: list[WorkItem] = []
         for source, parsed in polled:
             kept, dropped = filter_items(parsed.items, source)
             stats.items_filtered += dropped
             records = self.store.items([i.key for i in kept])
             for item in kept:
-                entry = _Work(source, item, records.get(item.key), item_fingerprint(item))
+                entry = WorkItem(source, item, records.get(item.key), item_fingerprint(item))
                 if self._wanted(entry, now, stats):
                     work.append(entry)
         return work
 
-    def _wanted(self, w: _Work, now: datetime, stats: RunStats) -> bool:
+    def _wanted(self, w: WorkItem, now: datetime, stats: RunStats) -> bool:
         rec = w.record
         if rec is None:
             return True
@@ -243,25 +291,31 @@ class Runner:
         stats.items_seen += 1
         return False
 
-    async def _process(self, w: _Work, stats: RunStats) -> None:
+    async def _process(self, w: WorkItem, stats: RunStats) -> None:
         if self.stop_requested.is_set():
             return
         stage = "fetch"
         try:
-            article = await self._article(w)
+            job = await self._job(w)
             stage = "analyse"
-            if w.record is not None and w.record.content_hash == article.content_hash:
+            outcome = await self._analyse(job)
+            if outcome.brief is None:
                 self.store.mark_checked(w.item.key, feed_hash=w.feed_hash, now=self.clock())
                 stats.items_unchanged += 1
                 self.progress.item_done(w.item.title, "unchanged")
                 return
-            brief = await self._analyse(article, w)
             stage = "store"
-            self.store.save_brief(brief, key=w.item.key, source=w.source.name, url=w.item.url,
-                                  feed_hash=w.feed_hash, now=self.clock())
+            self.store.save_brief(
+                outcome.brief,
+                key=w.item.key,
+                source=w.source.name,
+                url=w.item.url,
+                feed_hash=w.feed_hash,
+                now=self.clock(),
+            )
             stage = "render"
-            self.writer.write(brief)
-        except (HuntbriefError, OSError, ValueError) as exc:
+            self.writer.write(outcome.brief)
+        except Exception as exc:  # one item's failure, whatever it is, must not stop the run
             self._fail(w, stage, exc, stats)
             return
         stats.briefs_written += 1
@@ -269,45 +323,40 @@ class Runner:
             stats.items_changed += 1
         else:
             stats.items_new += 1
-        self.progress.item_done(w.item.title, brief.severity.level.value)
+        self.progress.item_done(w.item.title, outcome.brief.severity.level.value)
 
-    def _fail(self, w: _Work, stage: str, exc: Exception, stats: RunStats) -> None:
-        message = str(exc) or type(exc).__name__
+    def _fail(self, w: WorkItem, stage: str, exc: Exception, stats: RunStats) -> None:
+        message = str(exc) if isinstance(exc, HuntbriefError | OSError) else f"{type(exc).__name__}: {exc}"
         failure = ItemFailure(w.source.name, stage, message, item_key=w.item.key, url=w.item.url)
         if stage != "render":  # a render failure leaves a stored brief; the file is rewritten later
             self.store.record_failure(failure, feed_hash=w.feed_hash, now=self.clock())
         stats.items_failed.append((w.item.title or w.item.key, f"{stage}: {message}"))
         self.progress.item_done(w.item.title, f"failed ({stage})")
-        log.warning("item failed (%s) %s: %s", stage, w.item.url or w.item.key, message)
+        log.warning(
+            "item failed (%s) %s: %s",
+            stage,
+            w.item.url or w.item.key,
+            message,
+            exc_info=not isinstance(exc, HuntbriefError | OSError),
+        )
 
-    async def _analyse(self, article: Article, w: _Work) -> Brief:
-        previous = self.store.brief(w.item.key) if w.record is not None else None
-        loop = asyncio.get_running_loop()
-        now = self.clock()
-
-        def run() -> Brief:
-            return build_brief(article, self.ctx, source_category=w.source.category,
-                               source_weight=w.source.weight, item_key=w.item.key,
-                               analysed_at=now, previous=previous)
-
-        return await loop.run_in_executor(self._pool, run)
-
-    async def _article(self, w: _Work) -> Article:
-        url = w.item.url
-        if w.source.fetch_articles and url:
+    async def _job(self, w: WorkItem) -> AnalysisJob:
+        page, error = None, None
+        if w.source.fetch_articles and w.item.url:
             try:
-                html = await self._fetch_page(w.source, url)
-                article = extract_article(html, url=url, source=w.source.name, title=w.item.title,
-                                          published=w.item.published)
-                if len(article.text) >= MIN_PAGE_CHARS or not (w.item.content or w.item.summary):
-                    return article
-            except (FetchError, ParseError) as exc:
-                if not (w.item.content or w.item.summary):
-                    raise
-                log.info("using feed text for %s: %s", url, exc)
-        if not (w.item.content or w.item.summary):
-            raise ParseError("item has no link to fetch and no text in the feed", location=url or w.item.key)
-        return article_from_feed(w.item)
+                page = await self._fetch_page(w.source, w.item.url)
+            except FetchError as exc:
+                error = exc.message
+                log.info("page not fetched for %s: %s", w.item.url, exc)
+        previous = self.store.brief(w.item.key) if w.record is not None else None
+        prev_hash = w.record.content_hash if w.record is not None and w.record.status == "done" else None
+        return AnalysisJob(w.source, w.item, page, error, previous, prev_hash, self.clock())
+
+    async def _analyse(self, job: AnalysisJob) -> AnalysisOutcome:
+        loop = asyncio.get_running_loop()
+        if self._workers > 0:
+            return await loop.run_in_executor(self._executor(), analyse_in_worker, job)
+        return await loop.run_in_executor(self._executor(), analyse, job, self.ctx)
 
     async def _fetch_page(self, source: FeedSource, url: str) -> bytes:
         if not is_local(url):
@@ -326,6 +375,7 @@ class Runner:
     def _refresh_outputs(self, stats: RunStats) -> None:
         """Rewrite the index and any brief file missing on disk (e.g. after a crash mid-render)."""
         try:
+            self.writer.remove_orphans()
             briefs = self.store.briefs()
             for brief in briefs:
                 if self.writer.missing(brief):

@@ -148,8 +148,13 @@ def _brief_from_dict(d: dict[str, Any]) -> Brief:
         severity=Severity(SeverityLevel(sev["level"]), int(sev["score"]), tuple(sev.get("reasons", ()))),
         iocs=IocFindings(
             indicators=tuple(
-                Indicator(IndicatorKind(i["type"]), i["value"], i["defanged"], Confidence(i["confidence"]),
-                          i.get("evidence", ""))
+                Indicator(
+                    IndicatorKind(i["type"]),
+                    i["value"],
+                    i["defanged"],
+                    Confidence(i["confidence"]),
+                    i.get("evidence", ""),
+                )
                 for i in d.get("iocs", ())
             ),
             suppressed=tuple(
@@ -157,8 +162,13 @@ def _brief_from_dict(d: dict[str, Any]) -> Brief:
             ),
         ),
         techniques=tuple(
-            TechniqueHit(t["id"], t["name"], tuple(t.get("tactics", ())), float(t["confidence"]),
-                         tuple(t.get("evidence", ())))
+            TechniqueHit(
+                t["id"],
+                t["name"],
+                tuple(t.get("tactics", ())),
+                float(t["confidence"]),
+                tuple(t.get("evidence", ())),
+            )
             for t in d.get("techniques", ())
         ),
         kill_chain=tuple(d.get("kill_chain", ())),

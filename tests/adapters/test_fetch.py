@@ -25,7 +25,6 @@ from huntbrief.errors import FetchError
 from huntbrief.model import FetchResult
 from tests.localserver import LocalServer, Reply
 
-
 T = TypeVar("T")
 LOCAL = FetchPolicy(allow_private_networks=True, backoff_base=0.01, timeout=5.0)
 

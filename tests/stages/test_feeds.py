@@ -24,7 +24,6 @@ from huntbrief.model import FeedItem, FeedParse, FeedSource
 from huntbrief.stages.feeds import MAX_FIELD_CHARS, canonical_url, filter_items, parse_feed
 from tests.localserver import LocalServer
 
-
 CASES = Path(__file__).resolve().parents[1] / "cases" / "feeds"
 SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "feeds" / "samples"
 BROKEN_SAMPLES = (

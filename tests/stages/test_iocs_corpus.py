@@ -21,17 +21,19 @@ from huntbrief.stages.iocs import find_indicators
 
 ARTICLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "articles"
 TYPES = ("cve", "domain", "email", "ipv4", "ipv6", "md5", "sha1", "sha256", "sha512", "url")
-F1_FLOOR = 0.75
+# v1 measured on 50 articles: F1 0.962 overall (P 0.988, R 0.937), 6 must-not emitted.
+# Floors keep a margin below that; the follow-up issue tightens them to F1 >= 0.95 and 0 must-not.
+F1_FLOOR = 0.90
 PER_TYPE_F1_FLOOR = {
-    "cve": 0.9,
-    "domain": 0.7,
-    "ipv4": 0.7,
-    "md5": 0.9,
-    "sha1": 0.9,
-    "sha256": 0.9,
-    "url": 0.65,
+    "cve": 0.95,
+    "domain": 0.90,
+    "ipv4": 0.80,
+    "md5": 0.95,
+    "sha1": 0.95,
+    "sha256": 0.95,
+    "url": 0.93,
 }
-MUST_NOT_CEILING = 10
+MUST_NOT_CEILING = 8
 
 
 def match_key(kind: str, value: str) -> str:
@@ -126,9 +128,8 @@ def test_corpus_f1_and_must_not(corpus_score: Score) -> None:
         tp, fp, fn = corpus_score.tp[kind], corpus_score.fp[kind], corpus_score.fn[kind]
         print(f"{kind:7} P={precision:.3f} R={recall:.3f} F1={f1:.3f}  tp={tp} fp={fp} fn={fn}")
     precision, recall, f1 = corpus_score.f1()
-    print(
-        f"overall P={precision:.3f} R={recall:.3f} F1={f1:.3f}; must-not emitted: {len(corpus_score.must_not)}"
-    )
+    emitted = len(corpus_score.must_not)
+    print(f"overall P={precision:.3f} R={recall:.3f} F1={f1:.3f}; must-not emitted: {emitted}")
     print("\n".join(["must-not:", *corpus_score.must_not]))
     assert f1 >= F1_FLOOR
     assert len(corpus_score.must_not) <= MUST_NOT_CEILING

@@ -13,6 +13,7 @@ from huntbrief.adapters.render import Renderer
 from huntbrief.model import Brief
 
 _SLUG_DROP = re.compile(r"[^a-z0-9]+")
+TEMP_SUFFIX = ".huntbrief-tmp"
 
 
 def slugify(text: str, max_len: int = 60) -> str:
@@ -37,7 +38,7 @@ def _key_hash(identity: str) -> str:
 def atomic_write(path: Path, text: str) -> None:
     """Write text to `path` through a temporary file and rename: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
@@ -79,6 +80,13 @@ class BriefWriter:
             atomic_write(path, renderer.render_index(rows))
             paths.append(path)
         return paths
+
+    def remove_orphans(self) -> int:
+        """Delete temporary files left by a run that was killed mid-write; returns how many."""
+        orphans = list(self.out_dir.glob(f".*{TEMP_SUFFIX}")) if self.out_dir.is_dir() else []
+        for orphan in orphans:
+            orphan.unlink(missing_ok=True)
+        return len(orphans)
 
     def _remove_stale(self, stem: str, extension: str) -> None:
         suffix = stem.rsplit("-", 1)[1]

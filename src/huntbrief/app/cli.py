@@ -10,11 +10,12 @@ import csv
 import io
 import json
 import logging
+import os
 import random
 import signal
 import sys
 from datetime import datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -31,10 +32,11 @@ from huntbrief.adapters.store import open_store
 from huntbrief.app.inputs import read_input
 from huntbrief.app.progress import make_progress
 from huntbrief.config import Settings, parse_duration, parse_formats, sources_from_args
+from huntbrief.context import load_context
 from huntbrief.errors import ConfigError, HuntbriefError
 from huntbrief.model import FeedSource
 from huntbrief.pipeline import build_brief
-from huntbrief.runner import RunPolicy, Runner, RunStats, load_context
+from huntbrief.runner import Runner, RunPolicy, RunStats
 from huntbrief.serialize import brief_to_json, iocs_to_dict, technique_to_dict
 from huntbrief.stages.attack import infer_techniques
 from huntbrief.stages.iocs import find_indicators
@@ -50,14 +52,14 @@ err = Console(stderr=True)
 log = logging.getLogger("huntbrief")
 
 
-class BriefFormat(str, Enum):
+class BriefFormat(StrEnum):
     """Formats of `huntbrief brief`."""
 
     markdown = "markdown"
     json = "json"
 
 
-class IocFormat(str, Enum):
+class IocFormat(StrEnum):
     """Formats of `huntbrief iocs`."""
 
     json = "json"
@@ -65,7 +67,7 @@ class IocFormat(str, Enum):
     text = "text"
 
 
-class TechFormat(str, Enum):
+class TechFormat(StrEnum):
     """Formats of `huntbrief techniques`."""
 
     json = "json"
@@ -85,13 +87,17 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more detail to stderr.")] = False,
 ) -> None:
     """huntbrief: feeds in, one threat brief per article out."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
 
 
 def _default_db() -> Path:
@@ -100,15 +106,28 @@ def _default_db() -> Path:
 
 @app.command()
 def run(
-    sources: Annotated[list[str] | None, typer.Argument(
-        help="Feed URLs, feed files, OPML files or a huntbrief.toml. Default: ./huntbrief.toml, "
-             "else the built-in list of security feeds.", show_default=False)] = None,
+    sources: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Feed URLs, feed files, OPML files or a huntbrief.toml. Default: ./huntbrief.toml, "
+            "else the built-in list of security feeds.",
+            show_default=False,
+        ),
+    ] = None,
     db: Annotated[str | None, typer.Option(help="State database: a file path or SQLAlchemy URL.")] = None,
     out: Annotated[Path | None, typer.Option(help="Folder for the briefs. [default: ./briefs]")] = None,
-    formats: Annotated[str | None, typer.Option(help="Comma-separated output formats: markdown,json.")] = None,
-    every: Annotated[str | None, typer.Option(help="Keep running, polling on this interval (e.g. 30m).")] = None,
-    allow_private_networks: Annotated[bool, typer.Option(
-        "--allow-private-networks", help="Allow fetching from private, loopback and link-local addresses.")] = False,
+    formats: Annotated[
+        str | None, typer.Option(help="Comma-separated output formats: markdown,json.")
+    ] = None,
+    every: Annotated[
+        str | None, typer.Option(help="Keep running, polling on this interval (e.g. 30m).")
+    ] = None,
+    allow_private_networks: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private-networks", help="Allow fetching from private, loopback and link-local addresses."
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """Poll feeds and write one brief per new or changed article, plus an index.
@@ -116,10 +135,11 @@ def run(
     Example: huntbrief run examples/huntbrief.toml --out briefs/
     """
     try:
-        found, settings = sources_from_args(sources or [], Path.cwd())
         interval = parse_duration(every) if every else None
-        fmt = parse_formats(formats) if formats else tuple(settings.model.formats)
-        runner = _make_runner(settings, db, out, fmt, allow_private_networks, quiet)
+        chosen = parse_formats(formats) if formats else None
+        found, settings = sources_from_args(sources or [], Path.cwd())
+        fmt = chosen or tuple(settings.model.formats)
+        runner = _make_runner(settings, db, out, fmt, allow_private_networks, quiet, len(found))
     except HuntbriefError as exc:
         _die(exc)
     try:
@@ -132,21 +152,51 @@ def run(
     raise typer.Exit(code)
 
 
-def _make_runner(settings: Settings, db: str | None, out: Path | None, fmt: tuple[str, ...],
-                 allow_private: bool, quiet: bool) -> Runner:
+def _make_runner(
+    settings: Settings,
+    db: str | None,
+    out: Path | None,
+    fmt: tuple[str, ...],
+    allow_private: bool,
+    quiet: bool,
+    feed_count: int,
+) -> Runner:
     m = settings.model
     base = settings.path.parent if settings.path else Path.cwd()
     db_target = db or (str(base / m.db) if m.db and "://" not in m.db else m.db) or str(_default_db())
     out_dir = out or (base / m.out if m.out else Path.cwd() / "briefs")
-    policy = FetchPolicy(timeout=m.timeout, max_bytes=m.max_bytes, retries=m.retries,
-                         max_concurrency=m.concurrency, per_host=m.per_host,
-                         allow_private_networks=allow_private or m.allow_private_networks)
+    policy = FetchPolicy(
+        timeout=m.timeout,
+        max_bytes=m.max_bytes,
+        retries=m.retries,
+        max_concurrency=m.concurrency,
+        per_host=m.per_host,
+        allow_private_networks=allow_private or m.allow_private_networks,
+    )
     ctx = load_context(severity_overrides=m.severity, location=str(settings.path or "defaults"))
-    run_policy = RunPolicy(max_attempts=m.max_attempts, max_local_bytes=m.max_bytes,
-                           recheck_after=_hours(m.recheck_hours), recheck_window=_hours(24 * m.recheck_days))
-    return Runner(fetcher=HttpxFetcher(policy), store=open_store(db_target), ctx=ctx,
-                  writer=BriefWriter(out_dir, get_renderers(fmt)), policy=run_policy,
-                  progress=make_progress(err, enabled=not quiet))
+    run_policy = RunPolicy(
+        max_attempts=m.max_attempts,
+        max_local_bytes=m.max_bytes,
+        recheck_after=_hours(m.recheck_hours),
+        recheck_window=_hours(24 * m.recheck_days),
+    )
+    return Runner(
+        fetcher=HttpxFetcher(policy),
+        store=open_store(db_target),
+        ctx=ctx,
+        writer=BriefWriter(out_dir, get_renderers(fmt)),
+        policy=run_policy,
+        progress=make_progress(err, enabled=not quiet),
+        severity_overrides=m.severity,
+        workers=_workers(m.workers, feed_count),
+    )
+
+
+def _workers(configured: int | None, feed_count: int) -> int:
+    """Worker processes: as configured, else one per core for big runs and none for small ones."""
+    if configured is not None:
+        return configured
+    return min(os.cpu_count() or 1, 4) if feed_count > 8 else 0
 
 
 def _hours(hours: float) -> timedelta:
@@ -201,12 +251,20 @@ def brief(
     Example: huntbrief brief report.html --format json
     """
     try:
-        article = read_input(input, title=title, url=url, source=source, published=published,
-                             allow_private=allow_private_networks)
+        article = read_input(
+            input,
+            title=title,
+            url=url,
+            source=source,
+            published=published,
+            allow_private=allow_private_networks,
+        )
         result = build_brief(article, load_context(), analysed_at=None)
     except HuntbriefError as exc:
         _die(exc)
-    sys.stdout.write(brief_to_json(result) + "\n" if format is BriefFormat.json else MarkdownRenderer().render(result))
+    sys.stdout.write(
+        brief_to_json(result) + "\n" if format is BriefFormat.json else MarkdownRenderer().render(result)
+    )
 
 
 @app.command()
@@ -265,8 +323,9 @@ def techniques(
 
 @app.command()
 def feeds(
-    sources: Annotated[list[str] | None, typer.Argument(
-        help="Same SOURCE rules as `run`.", show_default=False)] = None,
+    sources: Annotated[
+        list[str] | None, typer.Argument(help="Same SOURCE rules as `run`.", show_default=False)
+    ] = None,
 ) -> None:
     """List the feeds a run would poll, with their category.
 

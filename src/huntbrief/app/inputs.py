@@ -32,8 +32,9 @@ def read_input(
     scheme = urlsplit(spec).scheme.lower()
     if scheme in ("http", "https"):
         data = asyncio.run(_fetch(spec, allow_private))
-        return extract_article(data, url=url or spec, source=source or urlsplit(spec).netloc,
-                               title=title, published=when)
+        return extract_article(
+            data, url=url or spec, source=source or urlsplit(spec).netloc, title=title, published=when
+        )
     if spec == "-":
         data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
         return _from_bytes(data, "stdin", TextOrigin.STDIN, title, url, source or "stdin", when, html=None)
@@ -42,15 +43,26 @@ def read_input(
         raise ConfigError("INPUT is neither an http(s) URL, an existing file, nor -", location=spec)
     suffix = path.suffix.lower()
     if suffix not in TEXT_SUFFIXES + HTML_SUFFIXES:
-        raise ConfigError(f"unsupported file type {suffix or '(none)'}: use .html, .htm, .txt or .md", location=spec)
+        raise ConfigError(
+            f"unsupported file type {suffix or '(none)'}: use .html, .htm, .txt or .md", location=spec
+        )
     with path.open("rb") as handle:
         data = handle.read(MAX_INPUT_BYTES + 1)
-    return _from_bytes(data, spec, TextOrigin.FILE, title, url, source or path.name, when,
-                       html=suffix in HTML_SUFFIXES)
+    return _from_bytes(
+        data, spec, TextOrigin.FILE, title, url, source or path.name, when, html=suffix in HTML_SUFFIXES
+    )
 
 
-def _from_bytes(data: bytes, where: str, origin: TextOrigin, title: str | None, url: str | None,
-                source: str, published: datetime | None, html: bool | None) -> Article:
+def _from_bytes(
+    data: bytes,
+    where: str,
+    origin: TextOrigin,
+    title: str | None,
+    url: str | None,
+    source: str,
+    published: datetime | None,
+    html: bool | None,
+) -> Article:
     if len(data) > MAX_INPUT_BYTES:
         raise ConfigError(f"input larger than {MAX_INPUT_BYTES // (1024 * 1024)} MB", location=where)
     if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):

@@ -17,8 +17,14 @@ class RichProgress:
     """Two bars (feeds, items) on the terminal; stops itself when both are complete."""
 
     def __init__(self, console: Console) -> None:
-        self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                             TimeElapsedColumn(), console=console, transient=True)
+        self._bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
         self._feeds: TaskID | None = None
         self._items: TaskID | None = None
 

@@ -70,9 +70,13 @@ def _tactics(live: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def _technique(obj: Mapping[str, Any], tid: str, order: Mapping[str, int], sources: Iterable[str]) -> dict[str, Any]:
+def _technique(
+    obj: Mapping[str, Any], tid: str, order: Mapping[str, int], sources: Iterable[str]
+) -> dict[str, Any]:
     phases = {
-        p["phase_name"] for p in obj.get("kill_chain_phases", ()) if p.get("kill_chain_name") == "mitre-attack"
+        p["phase_name"]
+        for p in obj.get("kill_chain_phases", ())
+        if p.get("kill_chain_name") == "mitre-attack"
     }
     is_sub = bool(obj.get("x_mitre_is_subtechnique", "." in tid))
     return {
@@ -87,7 +91,9 @@ def _technique(obj: Mapping[str, Any], tid: str, order: Mapping[str, int], sourc
 
 def _data_sources(objects: list[dict[str, Any]]) -> dict[str, set[str]]:
     """Older bundles: 'detects' relationships from data components to techniques, as 'Source: Component'."""
-    by_id = {o["id"]: o for o in objects if o.get("type") in ("x-mitre-data-component", "x-mitre-data-source")}
+    by_id = {
+        o["id"]: o for o in objects if o.get("type") in ("x-mitre-data-component", "x-mitre-data-source")
+    }
     out: dict[str, set[str]] = {}
     for rel in objects:
         if rel.get("type") != "relationship" or rel.get("relationship_type") != "detects":

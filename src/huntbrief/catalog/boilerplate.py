@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -27,7 +27,7 @@ _PATTERN_KEYS = frozenset(("name", "action", "pattern", "description"))
 _MAX_PREFIX_ROUNDS = 12
 
 
-class BoilerplateAction(str, Enum):
+class BoilerplateAction(StrEnum):
     """What a pattern does when it matches."""
 
     DROP_LINE = "drop_line"  # the whole line matches: drop it
@@ -196,15 +196,19 @@ def _pattern(entry: Any, fragments: dict[str, str], where: str) -> BoilerplatePa
         raise CatalogError("each pattern must be a mapping with name, action and pattern", where)
     unknown = sorted(set(entry) - _PATTERN_KEYS)
     if unknown:
-        raise CatalogError(f"unknown pattern key {unknown[0]!r}; valid: {', '.join(sorted(_PATTERN_KEYS))}", where)
+        raise CatalogError(
+            f"unknown pattern key {unknown[0]!r}; valid: {', '.join(sorted(_PATTERN_KEYS))}", where
+        )
     name = entry.get("name")
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise CatalogError(f"pattern name {name!r} must be lower_case letters, digits and _", where)
     try:
-        action = BoilerplateAction(entry.get("action"))
+        action = BoilerplateAction(str(entry.get("action")))
     except ValueError:
         valid = ", ".join(a.value for a in BoilerplateAction)
-        raise CatalogError(f"pattern {name!r}: unknown action {entry.get('action')!r}; valid: {valid}", where) from None
+        raise CatalogError(
+            f"pattern {name!r}: unknown action {entry.get('action')!r}; valid: {valid}", where
+        ) from None
     source = entry.get("pattern")
     if not isinstance(source, str) or not source.strip():
         raise CatalogError(f"pattern {name!r}: 'pattern' must be a non-empty string", where)

@@ -1,13 +1,21 @@
-"""Helpers shared by the YAML catalogue loaders: parse, locate a key's line, compile data regexes."""
+"""Helpers for the YAML catalogue loaders: parse, locate a key's line, compile and anchor data regexes."""
 
 from __future__ import annotations
 
+import importlib
 import re
 from typing import Any
 
 import yaml
 
 from huntbrief.errors import CatalogError
+
+try:
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+_REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
 
 
 def compile_pattern(pattern: str, location: str) -> re.Pattern[str]:
@@ -24,10 +32,28 @@ def key_line(text: str, key: str) -> int:
     return text.count("\n", 0, found.start()) + 1 if found else 0
 
 
+class _UniqueKeyLoader(_SafeLoader):
+    """A safe loader that refuses a key written twice in one mapping (YAML would keep the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def yaml_mapping(text: str, location: str) -> dict[str, Any]:
-    """Parse YAML text whose top level must be a mapping; CatalogError carries file:line."""
+    """Parse YAML text whose top level must be a mapping; a duplicate key is an error too.
+
+    CatalogError carries file:line.
+    """
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a safe loader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -35,3 +61,46 @@ def yaml_mapping(text: str, location: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise CatalogError("top level must be a mapping", location=location)
     return data
+
+
+def required_literals(pattern: str) -> frozenset[str]:
+    """Lower-case literals (3+ chars) one of which every match of `pattern` contains; empty if unknown.
+
+    A pure speed-up: the stage skips a rule on text that holds none of them. Uses the standard
+    library's regex parser; if that is unavailable or fails, the rule is simply always tried.
+    """
+    try:
+        parser: Any = importlib.import_module("re._parser")
+        found = _literals(parser.parse(pattern, re.IGNORECASE), importlib.import_module("re._constants"))
+    except Exception:  # noqa: BLE001 - any parser trouble only costs speed
+        return frozenset()
+    return frozenset(found or ())
+
+
+def _literals(sequence: Any, ops: Any) -> set[str] | None:
+    """The most selective any-of set of literals required by a parsed sequence, or None."""
+    best: set[str] | None = None
+    run: list[str] = []
+
+    def consider(candidate: set[str] | None) -> None:
+        nonlocal best
+        shortest = min(map(len, candidate)) if candidate else 0
+        if candidate and shortest >= 3 and (best is None or shortest > min(map(len, best))):
+            best = {c.lower() for c in candidate}
+
+    for op, arg in sequence:
+        if op is ops.LITERAL:
+            run.append(chr(arg))
+            continue
+        consider({"".join(run)} if run else None)
+        run = []
+        if op is ops.SUBPATTERN:
+            consider(_literals(arg[-1], ops))
+        elif op is ops.BRANCH:
+            alternatives = [_literals(branch, ops) for branch in arg[1]]
+            if all(alternatives):
+                consider({literal for alternative in alternatives if alternative for literal in alternative})
+        elif op in {getattr(ops, name, None) for name in _REPEATS} and arg[0] >= 1:
+            consider(_literals(arg[2], ops))
+    consider({"".join(run)} if run else None)
+    return best

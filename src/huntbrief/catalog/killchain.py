@@ -50,7 +50,9 @@ def load_kill_chain(catalog: AttackCatalog, path: Path | None = None) -> KillCha
     """
     if path is None:
         resource = resources.files("huntbrief.catalog").joinpath("data", PACKAGED_NAME)
-        return kill_chain_from_text(resource.read_text(encoding="utf-8"), catalog, f"huntbrief/{PACKAGED_NAME}")
+        return kill_chain_from_text(
+            resource.read_text(encoding="utf-8"), catalog, f"huntbrief/{PACKAGED_NAME}"
+        )
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:

@@ -47,6 +47,30 @@ _PHRASE_KEYS = (
 _POLICY_KEYS = {"url_hosts_as_indicators": bool, "cve_year_max": int, "cve_year_min": int}
 _KNOWN_KEYS = frozenset(("version", "policy", *_SET_KEYS, *_PHRASE_KEYS))
 _HEX = re.compile(r"[0-9a-f]+")
+_WORDISH = re.compile(r"[\w-]")
+
+
+@dataclass(frozen=True, slots=True)
+class Phrases:
+    """Words and phrases matched case-insensitively as whole words ("c2", "command and control")."""
+
+    pattern: re.Pattern[str]  # applied to lower-cased text; the left word boundary is checked in code
+
+    def starts(self, lowered: str) -> list[int]:
+        """Offsets in already lower-cased text where one of the phrases starts as a whole word."""
+        return [
+            match.start()
+            for match in self.pattern.finditer(lowered)
+            if not match.start() or not _WORDISH.match(lowered, match.start() - 1)
+        ]
+
+    def found_in(self, text: str) -> bool:
+        """True when one of the phrases occurs in `text` as a whole word."""
+        return bool(self.starts(text.lower()))
+
+    def is_whole(self, text: str) -> bool:
+        """True when `text` is exactly one of the phrases (trailing punctuation allowed)."""
+        return self.pattern.fullmatch(text.lower().rstrip(" \t.:;!?*_#")) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,12 +88,12 @@ class NoiseLists:
     asset_extensions: frozenset[str]
     empty_file_hashes: frozenset[str]
     hash_lookup_urls: tuple[str, ...]
-    version_re: re.Pattern[str]
-    heading_re: re.Pattern[str]
-    end_heading_re: re.Pattern[str]
-    reference_re: re.Pattern[str]
-    label_re: re.Pattern[str]
-    domain_label_re: re.Pattern[str]
+    version_words: frozenset[str]
+    ioc_headings: Phrases
+    section_end_headings: Phrases
+    reference_headings: Phrases
+    ioc_labels: Phrases
+    domain_labels: Phrases
     url_hosts_as_indicators: bool
     cve_year_min: int
     cve_year_max: int
@@ -133,12 +157,12 @@ def parse_noise(text: str, name: str) -> NoiseLists:
     return NoiseLists(
         **sets,
         hash_lookup_urls=phrases["hash_lookup_urls"],
-        version_re=re.compile(rf"(?i)(?<![\w-])(?:{_alternation(phrases['version_words'])})\.?[\s:#(]*$"),
-        heading_re=_word_pattern(phrases["ioc_headings"]),
-        end_heading_re=re.compile(rf"(?i)(?:{_alternation(phrases['section_end_headings'])})\W*"),
-        reference_re=_word_pattern(phrases["reference_headings"]),
-        label_re=_word_pattern(phrases["ioc_labels"]),
-        domain_label_re=_word_pattern(phrases["domain_labels"]),
+        version_words=frozenset(phrases["version_words"]),
+        ioc_headings=_phrases(phrases["ioc_headings"]),
+        section_end_headings=_phrases(phrases["section_end_headings"]),
+        reference_headings=_phrases(phrases["reference_headings"]),
+        ioc_labels=_phrases(phrases["ioc_labels"]),
+        domain_labels=_phrases(phrases["domain_labels"]),
         url_hosts_as_indicators=policy["url_hosts_as_indicators"] is True,
         cve_year_min=_int(policy["cve_year_min"]),
         cve_year_max=_int(policy["cve_year_max"]),
@@ -223,5 +247,5 @@ def _alternation(phrases: Iterable[str]) -> str:
     return "|".join(re.escape(phrase).replace(r"\ ", r"\s+") for phrase in ordered)
 
 
-def _word_pattern(phrases: Iterable[str]) -> re.Pattern[str]:
-    return re.compile(rf"(?i)(?<![\w-])(?:{_alternation(phrases)})(?![\w-])")
+def _phrases(phrases: Iterable[str]) -> Phrases:
+    return Phrases(re.compile(rf"(?:{_alternation(phrases)})(?![\w-])"))

@@ -12,16 +12,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NoReturn, cast
+from typing import Any, NoReturn
 
-import yaml
-
+from huntbrief.catalog.datafile import yaml_mapping
 from huntbrief.errors import CatalogError
 from huntbrief.model import SeverityLevel
 
 DEFAULT_PATH = Path(__file__).with_name("data") / "severity.yaml"
 OVERRIDES_LOCATION = "huntbrief.toml [severity]"
-WEIGHT_KEYS = [
+WEIGHT_KEYS = (
     "exploited_in_the_wild",
     "zero_day",
     "cve_first",
@@ -43,8 +42,8 @@ WEIGHT_KEYS = [
     "technique_max",
     "tactic_each",
     "tactic_max",
-]
-CUE_KEYS = [
+)
+CUE_KEYS = (
     "exploited_in_the_wild",
     "zero_day",
     "severe_impact",
@@ -52,7 +51,7 @@ CUE_KEYS = [
     "data_theft",
     "destructive",
     "tradecraft",
-]
+)
 LEVEL_KEYS = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
 _SECTIONS = ("levels", "weights", "categories", "cues", "negation", "names", "gate")
 
@@ -86,8 +85,7 @@ class SeverityModel:
     levels: tuple[tuple[SeverityLevel, float], ...]
     weights: Mapping[str, float]
     categories: Mapping[str, float]
-    cues: Mapping[str, re.Pattern[str]]
-    tradecraft: tuple[tuple[str, re.Pattern[str]], ...]
+    cues: Mapping[str, Concepts]
     negation: re.Pattern[str]
     negation_window: int
     actor_patterns: tuple[re.Pattern[str], ...]
@@ -101,15 +99,38 @@ class SeverityModel:
         return next((level for level, floor in self.levels if score >= floor), SeverityLevel.INFO)
 
 
-def phrase_pattern(phrases: list[str] | tuple[str, ...]) -> re.Pattern[str]:
-    """Compile cue phrases into one case-insensitive whole-word pattern (see severity.yaml header)."""
+def _alternation(phrases: list[str] | tuple[str, ...]) -> str:
     parts = []
     alternatives = [p.strip() for entry in phrases for p in entry.split("|") if p.strip()]
     for phrase in sorted(alternatives, key=len, reverse=True):
         stem, wildcard = (phrase[:-1], r"\w*") if phrase.endswith("*") else (phrase, "")
         words = [re.escape(w) for w in re.split(r"[\s-]+", stem.strip()) if w]
         parts.append(r"[\s-]*".join(words) + wildcard)
-    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
+    return "|".join(parts)
+
+
+def phrase_pattern(phrases: list[str] | tuple[str, ...]) -> re.Pattern[str]:
+    """Compile cue phrases into one case-insensitive whole-word pattern (see severity.yaml header)."""
+    return re.compile(r"(?<!\w)(?:" + _alternation(phrases) + r")(?!\w)", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Concepts:
+    """Cue concepts: `labels[i]` names concept i, and a match's group `c<i>` says which concept matched."""
+
+    labels: tuple[str, ...]
+    pattern: re.Pattern[str]
+
+    def concept(self, match: re.Match[str]) -> int:
+        """The index of the concept a match of `pattern` belongs to."""
+        return int((match.lastgroup or "c0")[1:])
+
+
+def concepts_pattern(entries: list[str] | tuple[str, ...]) -> Concepts:
+    """One pattern for all concepts (an entry each, " | " between synonyms), labelled by the first synonym."""
+    groups = "|".join(f"(?P<c{i}>{_alternation([entry])})" for i, entry in enumerate(entries))
+    labels = tuple(entry.split("|")[0].strip().rstrip("*") for entry in entries)
+    return Concepts(labels, re.compile(r"(?<!\w)(?:" + groups + r")(?!\w)", re.IGNORECASE))
 
 
 class _Check:
@@ -170,10 +191,10 @@ def _numbers(check: _Check, data: Mapping[str, Any], key: str) -> Mapping[str, f
     return MappingProxyType({str(k): check.number(v, f"{key}.{k}") for k, v in section.items()})
 
 
-def _concepts(check: _Check, value: object, key: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
+def _concepts(check: _Check, value: object, key: str) -> Concepts:
     check.phrases(value, key)
     assert isinstance(value, list)  # checked by phrases()
-    return tuple((entry.split("|")[0].strip().rstrip("*"), phrase_pattern([entry])) for entry in value)
+    return concepts_pattern(value)
 
 
 def _names(check: _Check, data: Mapping[str, Any]) -> tuple[Any, Any, frozenset[str], int]:
@@ -231,8 +252,7 @@ def build_model(data: object, location: str) -> SeverityModel:
         levels=_levels(check, root),
         weights=weights,
         categories=_numbers(check, root, "categories"),
-        cues=MappingProxyType({k: check.phrases(cues[k], f"cues.{k}") for k in CUE_KEYS}),
-        tradecraft=_concepts(check, cues["tradecraft"], "cues.tradecraft"),
+        cues=MappingProxyType({k: _concepts(check, cues[k], f"cues.{k}") for k in CUE_KEYS}),
         negation=check.phrases(negation.get("cues"), "negation.cues"),
         negation_window=int(check.number(negation.get("window"), "negation.window", 0, 1000)),
         actor_patterns=actors,
@@ -256,14 +276,12 @@ def _merge(base: Mapping[str, Any], overrides: Mapping[str, Any], path: str = ""
     return merged
 
 
-def _read(path: Path) -> object:
+def _read(path: Path) -> dict[str, Any]:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else 0
-        raise CatalogError(f"invalid YAML: {exc.problem}", location=f"{path}:{line}") from exc
-    except (OSError, yaml.YAMLError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
         raise CatalogError(f"cannot read: {exc}", location=str(path)) from exc
+    return yaml_mapping(text, str(path))
 
 
 def load_severity(path: Path | None = None, overrides: Mapping[str, Any] | None = None) -> SeverityModel:
@@ -280,7 +298,7 @@ def load_severity(path: Path | None = None, overrides: Mapping[str, Any] | None 
         return model
     if not isinstance(overrides, Mapping):
         raise CatalogError("must be a table", OVERRIDES_LOCATION)
-    return build_model(_merge(cast(Mapping[str, Any], raw), overrides), OVERRIDES_LOCATION)
+    return build_model(_merge(raw, overrides), OVERRIDES_LOCATION)
 
 
 @lru_cache(maxsize=1)

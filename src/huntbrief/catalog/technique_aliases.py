@@ -7,24 +7,25 @@ on the returned `TechniqueAliases`, together with the index of exact technique n
 
 from __future__ import annotations
 
-import importlib
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
+from itertools import accumulate
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from huntbrief.catalog.attack import AttackCatalog, Technique
-from huntbrief.catalog.datafile import compile_pattern, key_line, yaml_mapping
+from huntbrief.catalog.datafile import compile_pattern, key_line, required_literals, yaml_mapping
 from huntbrief.errors import CatalogError
 
 PACKAGED_NAME = "technique_aliases.yaml"
-# Technique IDs as written in prose, tables and attack.mitre.org URLs (T1059, T1059.001, T1059/001).
-_EXPLICIT_ID = r"(?<![\w.])T\d{4}(?:[./]\d{3})?(?![\w])"
+# Technique IDs as written in prose, tables and attack.mitre.org URLs (T1059, T1059.001, T1059/001),
+# also when extraction glued them to the previous word ("AccessT1555.003"). Upper-case T only.
+_EXPLICIT_ID = r"(?<![0-9A-Z_.])T\d{4}(?:[./]\d{3})?(?!\d)"
 _WORD = r"[a-z0-9]+"
-_REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
 _CONTEXT_KEYS = ("clause_break", "negation", "hypothetical", "marketing", "adversary")
 _CONFIDENCE_KEYS = ("explicit", "phrase", "name", "per_extra_sentence", "max_inferred")
 
@@ -103,7 +104,7 @@ def aliases_from_text(text: str, catalog: AttackCatalog, location: str) -> Techn
     word = re.compile(_WORD)
     entities = _entity_names(catalog)
     generic = _generic_names(data, catalog, text, location)
-    names, name_shadows = _name_index(catalog, generic, entities, word)
+    names, name_shadows = _name_index(catalog, generic, entities.kinds, word)
     return TechniqueAliases(
         catalog_version=catalog.version,
         phrases=_phrase_rules(data, catalog, entities, text, location),
@@ -113,13 +114,13 @@ def aliases_from_text(text: str, catalog: AttackCatalog, location: str) -> Techn
         max_name_words=max((len(k) for k in names), default=0),
         context=ContextCues(*(_union(data, "context", k, text, location) for k in _CONTEXT_KEYS)),
         confidence=_confidence(data, location),
-        explicit_id=re.compile(_EXPLICIT_ID, re.IGNORECASE),
+        explicit_id=re.compile(_EXPLICIT_ID),
         word=word,
     )
 
 
 def _phrase_rules(
-    data: Mapping[str, Any], catalog: AttackCatalog, entities: Mapping[str, str], text: str, location: str
+    data: Mapping[str, Any], catalog: AttackCatalog, entities: _EntityIndex, text: str, location: str
 ) -> tuple[PhraseRule, ...]:
     raw = data.get("techniques")
     if not isinstance(raw, dict) or not raw:
@@ -131,11 +132,12 @@ def _phrase_rules(
         phrases = entry.get("phrases")
         if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) for p in phrases):
             raise CatalogError(f"{tid}: 'phrases' must be a non-empty list of regexes", location=where)
-        for phrase in phrases:
-            compile_pattern(phrase, where)
-        pattern = compile_pattern("|".join(f"(?:{p})" for p in phrases), where)
-        shadows = _shadows(pattern, entities, tid, where)
-        rules.append(PhraseRule(technique.id, pattern, shadows, required_literals(pattern.pattern)))
+        pattern = _union_pattern(phrases, where)
+        anchors = [required_literals(p) for p in phrases]
+        rule = PhraseRule(
+            technique.id, pattern, (), frozenset().union(*anchors) if all(anchors) else frozenset()
+        )
+        rules.append(replace(rule, shadows=_shadows(rule, entities, where)))
     return tuple(rules)
 
 
@@ -150,27 +152,61 @@ def _checked_technique(catalog: AttackCatalog, tid: str, entry: Any, where: str)
     return technique
 
 
-def _shadows(pattern: re.Pattern[str], entities: Mapping[str, str], tid: str, where: str) -> tuple[str, ...]:
+def _union_pattern(patterns: list[str], where: str) -> re.Pattern[str]:
+    """One case-insensitive regex matching any of `patterns`; a bad one is named in the error."""
+    try:
+        return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+    except re.error:
+        for pattern in patterns:
+            compile_pattern(pattern, where)
+        raise CatalogError(f"bad regex union {patterns!r}", location=where) from None
+
+
+def _shadows(rule: PhraseRule, entities: _EntityIndex, where: str) -> tuple[str, ...]:
     """Group/software names inside which a match is only part of a name, never evidence."""
     shadows = []
-    for lowered, kind in entities.items():
-        found = pattern.search(lowered)
+    for lowered in entities.containing(rule.anchors):
+        found = rule.pattern.search(lowered)
         if found is None:
             continue
+        kind = entities.kinds[lowered]
         if found.group(0) == lowered and kind != "tool":
-            raise CatalogError(f"{tid}: a phrase matches the bare {kind} name {lowered!r}", location=where)
+            raise CatalogError(f"{rule.technique}: a phrase matches the bare {kind} name {lowered!r}", where)
         if found.group(0) != lowered:
             shadows.append(lowered)
     return tuple(sorted(shadows))
 
 
-def _entity_names(catalog: AttackCatalog) -> Mapping[str, str]:
+@dataclass(frozen=True, slots=True)
+class _EntityIndex:
+    """Lower-cased group and software names with their kind, and a fast search by literal."""
+
+    kinds: Mapping[str, str]
+    joined: str
+    starts: tuple[int, ...]
+
+    def containing(self, anchors: frozenset[str]) -> list[str]:
+        """Names that contain one of the anchors (every name when there are none), in order."""
+        names = list(self.kinds)
+        if not anchors:
+            return names
+        hits: set[int] = set()
+        for anchor in anchors:
+            at = self.joined.find(anchor)
+            while at != -1:
+                hits.add(bisect_right(self.starts, at) - 1)
+                at = self.joined.find(anchor, at + 1)
+        return [names[i] for i in sorted(hits)]
+
+
+def _entity_names(catalog: AttackCatalog) -> _EntityIndex:
     """Every group and software name or alias, lowercased, with its kind (group, malware, tool)."""
-    out: dict[str, str] = {}
+    kinds: dict[str, str] = {}
     for entity in (*catalog.groups.values(), *catalog.software.values()):
         for name in entity.names:
-            out.setdefault(name.lower(), entity.kind)
-    return out
+            kinds.setdefault(name.lower(), entity.kind)
+    starts = tuple(accumulate((len(name) + 1 for name in list(kinds)[:-1]), initial=0))
+    return _EntityIndex(MappingProxyType(kinds), "\n".join(kinds), starts)
 
 
 def _generic_names(data: Mapping[str, Any], catalog: AttackCatalog, text: str, location: str) -> set[str]:
@@ -192,7 +228,11 @@ def _name_index(
     by_words: dict[tuple[str, ...], set[str]] = {}
     for technique in catalog.techniques.values():
         words = tuple(word.findall(technique.name.lower()))
-        if len(words) >= 2 and technique.name.casefold() not in generic and technique.name.lower() not in entities:
+        if (
+            len(words) >= 2
+            and technique.name.casefold() not in generic
+            and technique.name.lower() not in entities
+        ):
             by_words.setdefault(words, set()).add(technique.id)
     names = {words: next(iter(ids)) for words, ids in by_words.items() if len(ids) == 1}
     shadows: dict[str, set[str]] = {}
@@ -233,46 +273,3 @@ def _confidence(data: Mapping[str, Any], location: str) -> ConfidencePolicy:
             raise CatalogError(f"confidence.{key} must be a number in [0, 1]", location=location)
         values.append(float(value))
     return ConfidencePolicy(*values)
-
-
-def required_literals(pattern: str) -> frozenset[str]:
-    """Lower-case literals (3+ chars) one of which every match of `pattern` contains; empty if unknown.
-
-    A pure speed-up: the stage skips a rule on text that holds none of them. Uses the standard
-    library's regex parser; if that is unavailable or fails, the rule is simply always tried.
-    """
-    try:
-        parser: Any = importlib.import_module("re._parser")
-        found = _literals(parser.parse(pattern, re.IGNORECASE), importlib.import_module("re._constants"))
-    except Exception:  # noqa: BLE001 - any parser trouble only costs speed
-        return frozenset()
-    return frozenset(found or ())
-
-
-def _literals(sequence: Any, ops: Any) -> set[str] | None:
-    """The most selective any-of set of literals required by a parsed sequence, or None."""
-    best: set[str] | None = None
-    run: list[str] = []
-
-    def consider(candidate: set[str] | None) -> None:
-        nonlocal best
-        if candidate and min(map(len, candidate)) >= 3:
-            if best is None or min(map(len, candidate)) > min(map(len, best)):
-                best = {c.lower() for c in candidate}
-
-    for op, arg in sequence:
-        if op is ops.LITERAL:
-            run.append(chr(arg))
-            continue
-        consider({"".join(run)} if run else None)
-        run = []
-        if op is ops.SUBPATTERN:
-            consider(_literals(arg[-1], ops))
-        elif op is ops.BRANCH:
-            alternatives = [_literals(branch, ops) for branch in arg[1]]
-            if all(alternatives):
-                consider(set().union(*alternatives))
-        elif op in {getattr(ops, name, None) for name in _REPEATS} and arg[0] >= 1:
-            consider(_literals(arg[2], ops))
-    consider({"".join(run)} if run else None)
-    return best

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NoReturn
 
-import yaml
-
+from huntbrief.catalog.datafile import key_line, yaml_mapping
 from huntbrief.errors import CatalogError
 from huntbrief.model import Confidence, IndicatorKind
 
@@ -39,20 +38,6 @@ CONFIDENCES: Mapping[str, Confidence] = MappingProxyType(
 USECASE_ID = re.compile(r"^UC_[A-Z0-9_]+$")
 SWEEP_ID = re.compile(r"^SWEEP_[A-Z0-9_]+$")
 TECHNIQUE_ID = re.compile(r"^T\d{4}(?:\.\d{3})?$")
-_REQUIRED = [
-    "id",
-    "title",
-    "description",
-    "techniques",
-    "phase",
-    "confidence",
-    "confidence_rule",
-    "data_sources",
-    "false_positives",
-    "queries",
-    "samples",
-]
-
 SampleValue = str | int | float | bool
 
 
@@ -177,24 +162,32 @@ class SweepTemplates:
 class _Reader:
     """Typed access to one YAML mapping, raising CatalogError with the file and key path."""
 
-    def __init__(self, data: object, location: str, path: str = "") -> None:
-        self.location, self.path = location, path
+    def __init__(self, data: object, location: str, path: str = "", text: str = "") -> None:
+        self.location, self.path, self.source = location, path, text
         if not isinstance(data, Mapping):
             self.fail("must be a mapping")
         self.data: Mapping[str, Any] = data
 
     def fail(self, message: str, key: str | None = None) -> NoReturn:
         where = ".".join(p for p in (self.path, key or "") if p) or "<top>"
-        raise CatalogError(f"{where}: {message}", location=self.location)
+        line = key_line(self.source, re.sub(r"\[\d+\]", "", where.rsplit(".", 1)[-1])) if self.source else 0
+        raise CatalogError(
+            f"{where}: {message}", location=f"{self.location}:{line}" if line else self.location
+        )
+
+    def get(self, key: str) -> Any:
+        if key not in self.data:
+            self.fail("is required", key)
+        return self.data[key]
 
     def text(self, key: str) -> str:
-        value = self.data.get(key)
+        value = self.get(key)
         if not isinstance(value, str) or not value.strip():
             self.fail("must be a non-empty string", key)
         return value.strip()
 
     def texts(self, key: str) -> tuple[str, ...]:
-        value = self.data.get(key)
+        value = self.get(key)
         if not isinstance(value, list) or not value:
             self.fail("must be a non-empty list of strings", key)
         if not all(isinstance(v, str) and v.strip() for v in value):
@@ -208,22 +201,29 @@ class _Reader:
         return value
 
     def child(self, key: str) -> _Reader:
-        return _Reader(self.data.get(key), self.location, ".".join(p for p in (self.path, key) if p))
+        path = ".".join(p for p in (self.path, key) if p)
+        return _Reader(self.get(key), self.location, path, self.source)
+
+    def only(self, allowed: Collection[str]) -> None:
+        if unknown := sorted(set(self.data) - set(allowed)):
+            self.fail(f"unknown keys {unknown}; allowed: {', '.join(allowed)}")
+
+    def backends(self) -> None:
+        if not self.data:
+            self.fail("must name at least one backend")
+        self.only(QUERY_LANGUAGES)
 
 
-def read_yaml(path: Path) -> object:
-    """Parse one YAML file; a syntax error becomes CatalogError at file:line."""
+def _read(path: Path) -> str:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else 0
-        raise CatalogError(f"invalid YAML: {exc.problem}", location=f"{path}:{line}") from exc
-    except (OSError, yaml.YAMLError) as exc:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
         raise CatalogError(f"cannot read: {exc}", location=str(path)) from exc
 
 
 def _samples(reader: _Reader, queries: Mapping[str, str]) -> tuple[tuple[SampleEvent, ...], ...]:
     samples = reader.child("samples")
+    samples.only(("match", "no_match"))
     result = []
     for key in ("match", "no_match"):
         events = samples.data.get(key)
@@ -239,7 +239,8 @@ def _sample(reader: _Reader, key: str, event: object, queries: Mapping[str, str]
     for field, value in event.items():
         if not isinstance(field, str) or not isinstance(value, str | int | float | bool):
             reader.fail(f"field {field!r} must map a name to a scalar", key)
-        if not any(field in text for text in queries.values()):
+        read = re.compile(rf"(?<![\w.]){re.escape(str(field))}(?!\w)")
+        if not any(read.search(text) for text in queries.values()):
             reader.fail(f"field {field!r} is not read by any of the queries", key)
     return SampleEvent(tuple(event.items()))
 
@@ -256,21 +257,15 @@ def _techniques(reader: _Reader, known: Collection[str] | None) -> tuple[str, ..
 
 def _queries(reader: _Reader) -> dict[str, str]:
     queries = reader.child("queries")
-    if not queries.data:
-        reader.fail("must name at least one backend", "queries")
-    for backend in queries.data:
-        if backend not in QUERY_LANGUAGES:
-            queries.fail(f"unknown backend; valid: {', '.join(QUERY_LANGUAGES)}", str(backend))
+    queries.backends()
     return {backend: queries.text(backend) for backend in queries.data}
 
 
-def parse_usecase(data: object, location: str, known: Collection[str] | None = None) -> UseCase:
-    """Validate one use-case mapping into a UseCase; CatalogError names the key path."""
-    reader = _Reader(data, location)
-    missing = [key for key in _REQUIRED if key not in reader.data]
-    if missing:
-        reader.fail(f"missing required keys: {', '.join(missing)}")
-    if not USECASE_ID.match(str(reader.data["id"])):
+def parse_usecase(text: str, location: str, known: Collection[str] | None = None) -> UseCase:
+    """Parse and validate one use-case YAML document; CatalogError names file:line and the key path."""
+    reader = _Reader(yaml_mapping(text, location), location, text=text)
+    reader.only([f.name for f in fields(UseCase) if not f.name.startswith("samples_")] + ["samples"])
+    if not USECASE_ID.match(str(reader.get("id"))):
         reader.fail(f"{reader.data['id']!r} does not match {USECASE_ID.pattern}", "id")
     queries = _queries(reader)
     match, no_match = _samples(reader, queries)
@@ -303,7 +298,7 @@ def load_usecases(
     seen: dict[str, Path] = {}
     usecases = []
     for path in files:
-        usecase = parse_usecase(read_yaml(path), str(path), known_techniques)
+        usecase = parse_usecase(_read(path), str(path), known_techniques)
         if usecase.id in seen:
             raise CatalogError(f"id: {usecase.id} is already defined in {seen[usecase.id]}", str(path))
         seen[usecase.id] = path
@@ -318,7 +313,9 @@ def _packaged_usecases() -> UseCaseLibrary:
 
 def _sweep_query(reader: _Reader, backend: str) -> SweepQuery:
     raw = reader.data[backend]
-    entry = _Reader({"template": raw} if isinstance(raw, str) else raw, reader.location, reader.path)
+    entry = _Reader(
+        {"template": raw} if isinstance(raw, str) else raw, reader.location, reader.path, reader.source
+    )
     template = entry.text("template")
     if "{values}" not in template:
         entry.fail("must contain the {values} placeholder", f"{backend}.template")
@@ -337,9 +334,7 @@ def _sweep(reader: _Reader) -> SweepTemplate:
     if not set(kinds) <= valid:
         reader.fail(f"unknown kinds {sorted(set(kinds) - valid)}; valid: {sorted(valid)}", "kinds")
     queries = reader.child("queries")
-    for backend in queries.data:
-        if backend not in QUERY_LANGUAGES:
-            queries.fail(f"unknown backend; valid: {', '.join(QUERY_LANGUAGES)}", str(backend))
+    queries.backends()
     return SweepTemplate(
         id=sweep_id,
         title=reader.text("title"),
@@ -354,14 +349,15 @@ def load_sweeps(path: Path | None = None) -> SweepTemplates:
     """Load and validate the IOC-sweep templates (default: the packaged `sweeps.yaml`)."""
     if path is None:
         return _packaged_sweeps()
-    reader = _Reader(read_yaml(path), str(path))
+    text = _read(path)
+    reader = _Reader(yaml_mapping(text, str(path)), str(path), text=text)
     max_values = reader.data.get("max_values_per_query", 500)
     if not isinstance(max_values, int) or isinstance(max_values, bool) or not 1 <= max_values <= 10_000:
         reader.fail("must be an integer from 1 to 10000", "max_values_per_query")
     entries = reader.data.get("sweeps")
     if not isinstance(entries, list) or not entries:
         reader.fail("must be a non-empty list", "sweeps")
-    templates = tuple(_sweep(_Reader(e, str(path), f"sweeps[{i}]")) for i, e in enumerate(entries))
+    templates = tuple(_sweep(_Reader(e, str(path), f"sweeps[{i}]", text)) for i, e in enumerate(entries))
     ids = [t.id for t in templates]
     if len(set(ids)) != len(ids):
         reader.fail(f"duplicate ids: {sorted({i for i in ids if ids.count(i) > 1})}", "sweeps")

@@ -191,7 +191,8 @@ def _parse_xml(data: bytes, source: FeedSource, base: str, charset: str | None) 
     ctype = "application/xml" + (f"; charset={guessed or charset}" if guessed or charset else "")
     parsed = feedparser.parse(
         io.BytesIO(data),
-        response_headers={"content-type": ctype, "content-location": base},
+        # feedparser mangles file: bases (drops a slash); local feeds' links are resolved by _absolute
+        response_headers={"content-type": ctype, **({} if _is_file(base) else {"content-location": base})},
         resolve_relative_uris=True,
         sanitize_html=True,
     )
@@ -366,10 +367,18 @@ def _entry_problems(entry: dict[str, Any], base: str) -> list[tuple[str, str]]:
     return found
 
 
+def _is_file(base: str) -> bool:
+    return urlsplit(base).scheme.lower() == "file"
+
+
 def _absolute(link: str, base: str) -> str | None:
-    """The link resolved against base if that gives an absolute http(s) URL, else None."""
+    """The link resolved against base if that gives an absolute http(s) URL, else None.
+
+    A file: link is kept only for a feed that is itself a local file (the runner confines it)."""
     url = urljoin(base, link.strip()) if link.strip() else ""
     parts = urlsplit(url)
+    if parts.scheme.lower() == "file":
+        return url if _is_file(base) else None
     return url if parts.scheme.lower() in _DEFAULT_PORTS and parts.netloc else None
 
 

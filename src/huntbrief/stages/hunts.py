@@ -26,14 +26,18 @@ WEAK_INFERENCE = 0.6  # technique confidence below this lowers the hunt's confid
 _LEVELS = (Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW)
 
 
+def _backslash_quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def quote_spl(value: str) -> str:
     """A Splunk SPL double-quoted string literal: `\\` and `"` escaped with a backslash."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return _backslash_quoted(value)
 
 
 def quote_kql(value: str) -> str:
     """A KQL double-quoted (non-verbatim) string literal: `\\` and `"` escaped with a backslash."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return _backslash_quoted(value)
 
 
 QUOTERS: Mapping[str, Callable[[str], str]] = MappingProxyType({"spl": quote_spl, "kql": quote_kql})

@@ -22,18 +22,19 @@ from huntbrief.stages.ioc_scope import (
     ip_verdict,
     special_use,
     trim,
+    word_before,
 )
 from huntbrief.stages.refang import url_host
 
 _URL_CHARS = r"[^\s<>\"'`{}|\\^\[\]()“”‘’«»]"
-_URL = re.compile(rf"(?i)(?<![\w])(?:https?|ftp|sftp)://{_URL_CHARS}++")
+_URL = re.compile(rf"(?:[hH][tT][tT][pP][sS]?|[fF][tT][pP]|[sS][fF][tT][pP])://{_URL_CHARS}++")
 _URL_GLUE = re.compile(r"(?i)(?<=[\w/])(?:https?|ftp)://")
 _PATH_TAIL = re.compile(rf"(?::\d{{1,5}})?/{_URL_CHARS}*+")
 _EMAIL = re.compile(
     r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})++"
 )
 _DOMAIN = re.compile(r"(?<![\w.@/\\-])[A-Za-z0-9][A-Za-z0-9-]*+(?:\.[A-Za-z0-9-]++)++")
-_IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?!\.?\d)(?:/(?P<prefix>\d{1,2})(?![\d/]))?")
+_IPV4 = re.compile(r"\d(?<![\d.]\d)\d{0,2}(?:\.\d{1,3}){3}(?!\.?\d)(?:/(?P<prefix>\d{1,2})(?![\d/]))?")
 _IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f:]{3,39}+(?![\w:.])")
 _HEX_HEAD = re.compile(r"[0-9a-f]{32,}+")
 _HASH_SIZES = {64: K.SHA256, 40: K.SHA1, 32: K.MD5}
@@ -44,9 +45,13 @@ def scan_urls(scope: Scope) -> list[Hit]:
     hits: list[Hit] = []
     text = scope.rf.text
     for match in _URL.finditer(text):
+        if match.start() and (text[match.start() - 1].isalnum() or text[match.start() - 1] == "_"):
+            continue  # "xhttp://" is not a URL scheme
         cuts = [match.start(), *(m.start() for m in _URL_GLUE.finditer(text, match.start() + 1, match.end()))]
         for start, stop in zip(cuts, [*cuts[1:], match.end()], strict=True):
-            hits += url_hits(scope, start, trim(text, start, stop))
+            end = trim(text, start, stop)
+            if text[start:end].partition("://")[2][:1].isalnum():
+                hits += url_hits(scope, start, end)
     return hits
 
 
@@ -197,6 +202,16 @@ def _unglue(scope: Scope, host: str, start: int, end: int, defanged: bool) -> li
 
 def domain_reason(scope: Scope, host: str, written: str, start: int, how: tuple[bool, bool]) -> str:
     """Why a host is not a domain indicator ("" when it is); `how` = (defanged, inside a URL)."""
+    found = scope.verdicts.get(("host", host))
+    if found is None:
+        found = scope.verdicts[("host", host)] = (host, _host_reason(scope, host))
+    if found[1] or any(how):
+        return found[1]
+    return _plain_domain_reason(scope, host, written, start)
+
+
+def _host_reason(scope: Scope, host: str) -> str:
+    """The position-independent verdict on a host name: own site, code name, benign, platform."""
     noise = scope.noise
     registrable, _ = scope.parts(host)
     if scope.is_own(registrable):
@@ -207,7 +222,7 @@ def domain_reason(scope: Scope, host: str, written: str, start: int, how: tuple[
         return "well-known benign domain"
     if noise.listed(host, noise.hosting_platforms):
         return "hosting platform (the host alone is not an indicator)"
-    return "" if any(how) else _plain_domain_reason(scope, host, written, start)
+    return ""
 
 
 def _plain_domain_reason(scope: Scope, host: str, written: str, start: int) -> str:
@@ -226,8 +241,7 @@ def _plain_domain_reason(scope: Scope, host: str, written: str, start: int) -> s
         return "sentence join (capitalised word after a full stop)"
     if written[0].isupper() and not written.isupper() and not scope.in_section(start):
         return "capitalised name in prose (a brand, not an indicator)"
-    labelled = noise.domain_label_re.search(scope.line_around(start, end))
-    if labels[-1] in noise.file_extension_tlds and not labelled:
+    if labels[-1] in noise.file_extension_tlds and not scope.near(scope.domain_label_at, start, end):
         return "file name (extension is also a TLD)"
     return ""
 
@@ -241,7 +255,7 @@ def scan_ipv4(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
             continue
         before = text[start - 1] if start else " "
         if (before.isalpha() or before == "_") and not scope.rf.defanged(start, end):
-            if scope.noise.version_re.search(text, max(0, start - 40), start):
+            if word_before(text, start) in scope.noise.version_words:
                 yield Hit(K.IPV4, match.group(), start, end, False, "version number")
             continue
         if end < len(text) and (text[end].isalnum() or text[end] == "_"):
@@ -258,7 +272,7 @@ def _ipv4_hits(scope: Scope, match: re.Match[str], start: int, end: int) -> Iter
     if stop > end:
         yield from url_hits(scope, start, stop)
         return
-    if scope.noise.version_re.search(scope.rf.text, max(0, start - 40), start):
+    if word_before(scope.rf.text, start) in scope.noise.version_words:
         yield Hit(K.IPV4, match.group(), start, end, defanged, "version number")
         return
     value, reason = ip_verdict(scope, match.group())

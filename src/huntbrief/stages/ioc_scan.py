@@ -13,7 +13,7 @@ from huntbrief.stages.ioc_hosts import scan_domains, scan_emails, scan_ipv4, sca
 from huntbrief.stages.ioc_scope import Hit, K, Scope, Span, covering
 
 _HEX = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{32,}+(?![0-9A-Za-z])")
-_CVE = re.compile(r"(?i)(?<![\w-])CVE[-‐‑–—_ ]?(?P<year>\d{4})[-‐‑–—_](?P<seq>\d{4,7})(?!\d)")
+_CVE = re.compile(r"[Cc][Vv][Ee](?<![\w-]...)[-‐‑–—_ ]?(?P<year>\d{4})[-‐‑–—_](?P<seq>\d{4,7})(?!\d)")
 _HASH_KINDS = {32: K.MD5, 40: K.SHA1, 64: K.SHA256, 128: K.SHA512}
 _ORDER = {kind: index for index, kind in enumerate((K.URL, K.EMAIL, K.CIDR, K.IPV4, K.IPV6, K.DOMAIN))}
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import ipaddress
 import sys
-from bisect import bisect_right
-from dataclasses import dataclass
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
 
 from huntbrief.catalog.noise import NoiseLists
 from huntbrief.model import IndicatorKind
@@ -49,6 +49,10 @@ class Scope:
     sections: tuple[tuple[int, int], ...]
     references: tuple[tuple[int, int], ...]
     cve_years: tuple[int, int]
+    label_at: tuple[int, ...] = ()  # offsets of indicator labels ("C2", "SHA256", "domain", ...)
+    domain_label_at: tuple[int, ...] = ()  # offsets of host labels ("domain", "C2", "host", ...)
+    memo: dict[str, tuple[str, str]] = field(default_factory=dict, compare=False, repr=False)
+    verdicts: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict, compare=False, repr=False)
 
     def in_section(self, pos: int) -> bool:
         """True when `pos` lies in an indicator section (IOC heading up to the next heading)."""
@@ -58,13 +62,18 @@ class Scope:
         """True when `pos` lies in a references / sources list."""
         return _inside(self.references, pos)
 
-    def line_around(self, start: int, end: int, reach: int = 300) -> str:
-        """The refanged line holding [start, end), clipped to `reach` chars each side, the hit blanked."""
+    def near(self, positions: tuple[int, ...], start: int, end: int, reach: int = 150) -> bool:
+        """True when one of `positions` is on the line of [start, end), within `reach` chars, outside it."""
         text = self.rf.text
         left = max(text.rfind("\n", max(0, start - reach), start) + 1, start - reach, 0)
         right = text.find("\n", end, end + reach)
         right = min(end + reach, len(text)) if right == -1 else right
-        return f"{text[left:start]} {text[end:right]}"
+        index = bisect_left(positions, left)
+        while index < len(positions) and positions[index] < right:
+            if not start <= positions[index] < end:
+                return True
+            index += 1
+        return False
 
     def is_own(self, registrable: str) -> bool:
         """True when a registrable domain is the article's own site (its URL, or the publisher's name)."""
@@ -75,13 +84,28 @@ class Scope:
         """(registrable domain, public suffix) of a lower-case host; ("", "") when it is not a host name."""
         if not host or len(host) > 253 or ".." in host:
             return "", ""
-        return self.noise.parts(host)
+        found = self.memo.get(host)
+        if found is None:
+            found = self.memo[host] = self.noise.parts(host)
+        return found
 
     def is_lookup(self, raw: str) -> bool:
         """True when a URL is a hash-lookup link (VirusTotal file page, ...) whose hash is an indicator."""
         bare = (raw.partition("://")[2] or raw).lower()
         bare = bare[4:] if bare.startswith("www.") else bare
         return any(bare.startswith(prefix) for prefix in self.noise.hash_lookup_urls)
+
+
+def word_before(text: str, start: int) -> str:
+    """The lower-case word just before `start`, past spaces and "(:#." ("version" in "(version 1.5.0.1")."""
+    low = max(0, start - 40)
+    stop = start
+    while stop > low and text[stop - 1] in " \t(:#.":
+        stop -= 1
+    begin = stop
+    while begin > low and text[begin - 1].isalpha():
+        begin -= 1
+    return text[begin:stop].lower()
 
 
 def _inside(spans: tuple[tuple[int, int], ...], pos: int) -> bool:
@@ -125,6 +149,13 @@ def benign_host(scope: Scope, host: str, registrable: str) -> bool:
 
 def ip_verdict(scope: Scope, written: str) -> tuple[str, str]:
     """(canonical address, reason it is not an indicator or "") for a written IPv4/IPv6 address."""
+    found = scope.verdicts.get(("ip", written))
+    if found is None:
+        found = scope.verdicts[("ip", written)] = _ip_verdict(scope, written)
+    return found
+
+
+def _ip_verdict(scope: Scope, written: str) -> tuple[str, str]:
     try:
         address = ipaddress.ip_address(written)
     except ValueError:

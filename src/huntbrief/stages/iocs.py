@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from huntbrief.catalog.noise import NoiseLists
+from huntbrief.catalog.noise import NoiseLists, Phrases
 from huntbrief.model import Article, Confidence, Indicator, IndicatorKind, IocFindings, Suppressed
 from huntbrief.stages.ioc_scan import scan
 from huntbrief.stages.ioc_scope import Hit, Scope
@@ -28,68 +28,65 @@ def find_indicators(article: Article, noise: NoiseLists) -> IocFindings:
     Pure: no I/O or clock. Output is deduplicated by (kind, value) in order of first occurrence.
     """
     rf = refang(article.text)
+    lowered = rf.text.lower()
     scope = Scope(
         rf=rf,
         noise=noise,
         own_domains=_own_domains(article, noise),
         own_label=re.sub(r"[^a-z0-9]", "", article.source.lower()),
-        sections=heading_sections(rf.text, noise.heading_re, noise.end_heading_re),
-        references=heading_sections(rf.text, noise.reference_re, noise.end_heading_re),
+        sections=heading_sections(rf.text, noise.ioc_headings, noise.section_end_headings),
+        references=heading_sections(rf.text, noise.reference_headings, noise.section_end_headings),
         cve_years=_cve_years(article, noise),
+        label_at=tuple(noise.ioc_labels.starts(lowered)),
+        domain_label_at=tuple(noise.domain_labels.starts(lowered)),
     )
     return _assemble(scan(scope), scope)
 
 
-def heading_sections(
-    text: str, opener: re.Pattern[str], closer: re.Pattern[str]
-) -> tuple[tuple[int, int], ...]:
+def heading_sections(text: str, opener: Phrases, closer: Phrases) -> tuple[tuple[int, int], ...]:
     """Spans of `text` under headings matching `opener` ("Indicators of Compromise", "References", ...).
 
     A span ends at the next heading of the same or a higher level that does not match `opener`;
-    plain lines count as headings only when short and matching `opener`, or wholly matching `closer`.
+    a plain line counts as a heading only when short and matching `opener`, or exactly a `closer`.
     """
     spans: list[tuple[int, int]] = []
     lines = text.split("\n")
     open_at: int | None = None
-    open_level = 0
-    offset = 0
+    open_level = offset = 0
     for index, line in enumerate(lines):
-        heading = _heading(line, lines[index + 1] if index + 1 < len(lines) else "", opener, closer)
+        heading = _heading(line, lines[index + 1] if index + 1 < len(lines) else "")
         if heading is not None:
-            level, opens = heading
+            level, title, plain = heading
+            opens = opener.found_in(title)
+            if plain and not opens and not closer.is_whole(title):
+                level = 99  # an ordinary short line, not a heading
             if open_at is not None and level <= open_level and not opens:
                 spans.append((open_at, offset))
                 open_at = None
-            if opens and open_at is None:
-                open_at, open_level = offset, level
-            elif opens:
-                open_level = min(open_level, level)
+            if opens:
+                open_at, open_level = (
+                    (offset, level) if open_at is None else (open_at, min(open_level, level))
+                )
         offset += len(line) + 1
     if open_at is not None:
         spans.append((open_at, len(text)))
     return tuple(spans)
 
 
-def _heading(
-    line: str, following: str, opener: re.Pattern[str], closer: re.Pattern[str]
-) -> tuple[int, bool] | None:
-    """(level, matches `opener`) when `line` is a heading; None for body text."""
-    stripped = line.strip()
-    if not stripped or "|" in stripped or len(stripped) > 120:
+def _heading(line: str, following: str) -> tuple[int, str, bool] | None:
+    """(level, title, is a plain line) when `line` may be a heading; None for body text."""
+    title = line.strip().strip("*_:#.").strip()
+    if not title or len(line) > 120 or "|" in line:
         return None
-    markdown = _MD_HEADING.fullmatch(stripped)
-    if markdown:
-        return len(stripped) - len(stripped.lstrip("#")), opener.search(markdown.group("title")) is not None
-    if _SETEXT.fullmatch(following.strip()):
-        return (1 if following.strip()[0] == "=" else 2), opener.search(stripped) is not None
-    bold = _BOLD_LINE.fullmatch(stripped)
-    if bold:
-        return 3, opener.search(bold.group("title")) is not None
-    plain = stripped.strip("*_:#. \t")
-    if len(plain.split()) <= 6 and not stripped.endswith(".") and opener.search(plain):
-        return 2, True
-    if closer.fullmatch(plain):
-        return 2, False
+    stripped = line.strip()
+    if _MD_HEADING.fullmatch(stripped):
+        return len(stripped) - len(stripped.lstrip("#")), title, False
+    if following[:3] in ("---", "===") and _SETEXT.fullmatch(following.strip()):
+        return (1 if following[0] == "=" else 2), title, False
+    if _BOLD_LINE.fullmatch(stripped):
+        return 3, title, False
+    if len(title) <= 60 and not stripped.endswith(".") and len(title.split()) <= 6:
+        return 2, title, True
     return None
 
 
@@ -136,9 +133,7 @@ def _assemble(hits: list[Hit], scope: Scope) -> IocFindings:
 
 def _presented(scope: Scope, hit: Hit) -> bool:
     """True when the author presents the hit as an indicator: defanged, in an IOC section, or labelled."""
-    if hit.defanged or scope.in_section(hit.start):
-        return True
-    return scope.noise.label_re.search(scope.line_around(hit.start, hit.end, reach=150)) is not None
+    return hit.defanged or scope.in_section(hit.start) or scope.near(scope.label_at, hit.start, hit.end)
 
 
 def display_form(kind: IndicatorKind, value: str) -> str:

@@ -11,15 +11,16 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-# One alternation, tried left to right at each position; every branch is bounded (no backtracking).
+# One alternation; every branch starts with a literal character (so re can skip ahead fast) and is
+# bounded (no backtracking). Look-behinds come after the first character for the same reason.
 _DEFANG = re.compile(
     r"""
-    (?P<scheme>\b(?:hxxp|hXXp|h\*\*p|hxtp|fxp)(?P<tls>[sS]?)(?=[ ]?(?:\[:\]|\[://\]|:)))
+    (?P<scheme>(?:hxxp|hXXp|h\*\*p|hxtp|fxp)(?P<tls>[sS]?)(?=[ ]?(?:\[:\]|\[://\]|:)))
   | (?P<sep>\[:(?P<slashes>//)?\])
   | (?P<dot>[\[({][ ]?(?:\.|dot|DOT|Dot)[ ]?[\])}])
   | (?P<at>[\[({][ ]?(?:@|at|AT|At)[ ]?[\])}])
-  | (?P<bsdot>(?<=\w)\\\.(?=\w))
-  | (?P<half>(?<=[A-Za-z0-9])(?:\.\]|\[\.)(?=[A-Za-z0-9]))
+  | (?P<bsdot>\\\.(?<=\w\\\.)(?=\w))
+  | (?P<half>(?:\.\]|\[\.)(?<=[A-Za-z0-9]..)(?=[A-Za-z0-9]))
   | (?P<escape>\\_)
     """,
     re.VERBOSE,
@@ -58,23 +59,38 @@ def refang(text: str) -> Refanged:
     last = 0
     out = 0
     for match in _DEFANG.finditer(text):
+        if match.group("scheme") and match.start() and text[match.start() - 1].isalnum():
+            continue  # "xhxxp:" is a word, not a defanged scheme
         replacement, is_defang = _replacement(match)
-        pieces.append(text[last : match.start()])
-        out += match.start() - last
+        begin, finish = _spaced(text, match)
+        if begin < last:
+            continue
+        pieces.append(text[last:begin])
+        out += begin - last
         if is_defang:
             defangs.append(out)
         pieces.append(replacement)
         out += len(replacement)
-        last = match.end()
+        last = finish
         anchors.append(out)
         deltas.append(last - out)
     pieces.append(text[last:])
     return Refanged("".join(pieces), text, tuple(anchors), tuple(deltas), tuple(defangs))
 
 
+def _spaced(text: str, match: re.Match[str]) -> tuple[int, int]:
+    """The span to replace: a spaced-out "evil [ . ] com" also swallows the spaces around the brackets."""
+    start, end = match.start(), match.end()
+    spaced = (match.group("dot") or match.group("at")) and " " in match.group()
+    if not spaced or start < 2 or end + 1 >= len(text) or not text[start - 1] == text[end] == " ":
+        return start, end
+    if text[start - 2].isalnum() and text[end + 1].isalnum():
+        return start - 1, end + 1
+    return start, end
+
+
 def _replacement(match: re.Match[str]) -> tuple[str, bool]:
-    kind = match.lastgroup
-    if kind == "scheme" or match.group("scheme"):
+    if match.group("scheme"):
         word = match.group("scheme")[: len(match.group("scheme")) - len(match.group("tls"))].lower()
         return _SCHEMES.get(word, "http") + match.group("tls").lower(), True
     if match.group("sep") is not None:

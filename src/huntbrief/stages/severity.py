@@ -10,7 +10,7 @@ import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from huntbrief.catalog.severity import SeverityModel
+from huntbrief.catalog.severity import Concepts, SeverityModel
 from huntbrief.model import (
     Article,
     Confidence,
@@ -38,19 +38,23 @@ def _listing(items: Sequence[str], limit: int = 4) -> str:
     return f"{shown} and {len(items) - limit} more" if len(items) > limit else shown
 
 
-def _plural(count: int, word: str, plural: str | None = None) -> str:
-    return f"{count} {word if count == 1 else plural or word + 's'}"
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _affirmed(pattern: re.Pattern[str], text: str, model: SeverityModel) -> list[str]:
-    """Cue matches not preceded, in the same sentence and window, by a negation."""
-    found = []
-    for match in pattern.finditer(text):
-        window = text[max(0, match.start() - model.negation_window) : match.start()]
-        clause = _SENTENCE_BREAK.split(window)[-1]
-        if not model.negation.search(clause):
-            found.append(" ".join(match.group(0).split()))
-    return found
+def _affirmed(concepts: Concepts, text: str, model: SeverityModel) -> list[str]:
+    """Labels of the concepts matched at least once without a negation before it in the same clause."""
+    found: set[int] = set()
+    for match in concepts.pattern.finditer(text):
+        index = concepts.concept(match)
+        if index not in found and _stated(match, text, model):
+            found.add(index)
+    return [concepts.labels[i] for i in sorted(found)]
+
+
+def _stated(match: re.Match[str], text: str, model: SeverityModel) -> bool:
+    window = text[max(0, match.start() - model.negation_window) : match.start()]
+    return not model.negation.search(_SENTENCE_BREAK.split(window)[-1])
 
 
 def _distinct(items: Iterable[str]) -> list[str]:
@@ -97,7 +101,7 @@ def _cue_signals(text: str, model: SeverityModel) -> list[_Signal]:
         signals.append(_Signal(weights["exploited_in_the_wild"], EXPLOITED))
     if _affirmed(cues["zero_day"], text, model):
         signals.append(_Signal(weights["zero_day"], "A zero-day vulnerability is described."))
-    if impacts := _distinct(_affirmed(cues["severe_impact"], text, model)):
+    if impacts := _affirmed(cues["severe_impact"], text, model):
         signals.append(_Signal(weights["severe_impact"], f"Impact described: {_listing(impacts, 3)}."))
     if _affirmed(cues["ransomware"], text, model):
         signals.append(_Signal(weights["ransomware"], "Ransomware activity described."))
@@ -128,37 +132,40 @@ def _name_signals(text: str, model: SeverityModel) -> list[_Signal]:
         signals.append(_Signal(model.weights["named_actor"], f"Named threat actor(s): {_listing(actors)}."))
     if malware := names_in(model.malware_patterns, text, model.not_names, model.name_min_mentions):
         signals.append(_Signal(model.weights["named_malware"], f"Named malware: {_listing(malware)}."))
-    terms = [label for label, pattern in model.tradecraft if pattern.search(text)]
-    if terms:
-        points = min(model.weights["tradecraft_max"], model.weights["tradecraft_each"] * len(terms))
-        signals.append(_Signal(points, f"Attacker tradecraft described: {_listing(terms)}."))
     return signals
 
 
-def _evidence_signals(
-    iocs: IocFindings, techniques: Sequence[TechniqueHit], model: SeverityModel
-) -> list[_Signal]:
-    weights, signals = model.weights, []
+def _tradecraft_signals(text: str, model: SeverityModel) -> list[_Signal]:
+    if not (terms := _affirmed(model.cues["tradecraft"], text, model)):
+        return []
+    points = min(model.weights["tradecraft_max"], model.weights["tradecraft_each"] * len(terms))
+    return [_Signal(points, f"Technical details of the attack: {_listing(terms)}.")]
+
+
+def _ioc_signals(iocs: IocFindings, model: SeverityModel) -> list[_Signal]:
     evidence = [i for i in iocs.indicators if i.kind is not IndicatorKind.CVE]
-    if evidence:
-        high = sum(i.confidence is Confidence.HIGH for i in evidence)
-        medium = sum(i.confidence is Confidence.MEDIUM for i in evidence)
-        points = min(
-            weights["ioc_max"], high * weights["ioc_high_each"] + medium * weights["ioc_medium_each"]
-        )
-        kinds = _distinct(i.kind.value for i in evidence)
-        reason = f"{_plural(len(evidence), 'indicator')} of compromise ({', '.join(kinds)}), {high} high-confidence."
-        signals.append(_Signal(points, reason))
-    if techniques:
-        points = min(weights["technique_max"], weights["technique_each"] * len(techniques))
-        ids = [t.id for t in techniques]
-        signals.append(_Signal(points, f"{_plural(len(ids), 'ATT&CK technique')} inferred: {_listing(ids)}."))
-    tactics = _distinct(tactic for t in techniques for tactic in t.tactics)
-    if tactics:
+    if not evidence:
+        return []
+    weights = model.weights
+    high = sum(i.confidence is Confidence.HIGH for i in evidence)
+    medium = sum(i.confidence is Confidence.MEDIUM for i in evidence)
+    points = high * weights["ioc_high_each"] + medium * weights["ioc_medium_each"]
+    kinds = ", ".join(_distinct(i.kind.value for i in evidence))
+    reason = f"{_plural(len(evidence), 'indicator')} of compromise ({kinds}), {high} high-confidence."
+    return [_Signal(min(weights["ioc_max"], points), reason)]
+
+
+def _technique_signals(techniques: Sequence[TechniqueHit], model: SeverityModel) -> list[_Signal]:
+    if not techniques:
+        return []
+    weights = model.weights
+    ids = [t.id for t in techniques]
+    points = min(weights["technique_max"], weights["technique_each"] * len(ids))
+    signals = [_Signal(points, f"{_plural(len(ids), 'ATT&CK technique')} inferred: {_listing(ids)}.")]
+    if tactics := _distinct(tactic for t in techniques for tactic in t.tactics):
         points = min(weights["tactic_max"], weights["tactic_each"] * len(tactics))
-        signals.append(
-            _Signal(points, f"Activity spans {_plural(len(tactics), 'ATT&CK tactic')}: {_listing(tactics)}.")
-        )
+        spans = f"{_plural(len(tactics), 'ATT&CK tactic')}: {_listing(tactics)}"
+        signals.append(_Signal(points, f"Activity spans {spans}."))
     return signals
 
 
@@ -177,7 +184,10 @@ def _fallbacks(iocs: IocFindings, techniques: Sequence[TechniqueHit], exploited:
 def threat_report_gate(
     article: Article, iocs: IocFindings, techniques: Sequence[TechniqueHit], model: SeverityModel
 ) -> Severity | None:
-    """INFO with the reason when the article is not a threat report (non-threat cues dominate, weak evidence), else None."""
+    """INFO with a reason when the article is not a threat report, else None.
+
+    Not a threat report: non-threat cues (product, partnership…) dominate and the evidence is weak.
+    """
     gate = model.gate
     evidence = [i for i in iocs.indicators if i.kind is not IndicatorKind.CVE]
     if len(evidence) > gate.max_iocs or len(techniques) > gate.max_techniques:
@@ -194,8 +204,10 @@ def threat_report_gate(
         return None
     dominant = max(kinds, key=lambda k: (k[0], k[1]))[2]
     if techniques:
-        ids = ", ".join(t.id for t in techniques)
-        detail = f"Only {_plural(len(techniques), 'ATT&CK technique')} inferred ({ids}) and no indicators: not enough to describe an attack."
+        found = (
+            f"{_plural(len(techniques), 'ATT&CK technique')} inferred ({', '.join(t.id for t in techniques)})"
+        )
+        detail = f"Only {found}, set aside: the text describes no adversary activity."
     else:
         detail = "No indicators of compromise or ATT&CK techniques found."
     return Severity(SeverityLevel.INFO, 0, (dominant.reason, detail))
@@ -223,7 +235,9 @@ def score(
         *_cue_signals(text, model),
         *_cve_signals(cves_in(article, iocs), kev, model),
         *_name_signals(text, model),
-        *_evidence_signals(iocs, techniques, model),
+        *_tradecraft_signals(text, model),
+        *_ioc_signals(iocs, model),
+        *_technique_signals(techniques, model),
     ]
     if category_points := model.categories.get(source_category, 0.0):
         signals.append(_Signal(category_points, f"Published by a '{source_category}' source."))

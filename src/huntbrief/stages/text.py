@@ -19,12 +19,14 @@ _ABBREVIATIONS = (
     "approx",
 )
 _NOT_AFTER = "".join(f"(?<!(?<![\\w.])(?i:{words}))" for words in _ABBREVIATIONS)
-# A boundary is a run of terminal punctuation (matched only from the start of the run, possessively,
-# so no input makes the engine backtrack), closing quotes/brackets, then whitespace. It is not after
-# an initial ("J."), a dotted acronym ("U.S.", "U.S.A."), an abbreviation, or a list number opening
-# the line ("1."), and never before an ASCII lower-case letter. Group 1 is the next visible character.
+# A boundary is a run of terminal punctuation right after a visible character (matched only from the
+# start of the run, possessively, so no input makes the engine backtrack), closing quotes/brackets,
+# then whitespace. It is not after an initial ("J."), a dotted acronym ("U.S.", "U.S.A."), an
+# abbreviation, or a list number opening the line ("1."), and never before an ASCII lower-case
+# letter. The leading lookahead rejects most positions before any lookbehind runs. Group 1 is the
+# next visible character ("" at the end).
 _BOUNDARY = re.compile(
-    r"(?=[.!?…]++[\"'”’»)\]]*+\s)(?<![.!?…])"
+    r"(?<=[^\s.!?…])(?=[.!?…]++[\"'”’»)\]]*+\s++(?![a-z]))"
     rf"(?:(?<!(?<!\w)[A-Z])(?<!(?<![\w.]){_LETTER}\.{_LETTER})"
     rf"(?<!(?<![\w.]){_LETTER}\.{_LETTER}\.{_LETTER}){_NOT_AFTER}"
     r"(?<!^\d)(?<!^\d\d)(?<!^\d\d\d)\.(?![.!?…])|(?:\.(?=[.!?…])|[!?…])[.!?…]*+)"
