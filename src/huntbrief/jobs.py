@@ -6,12 +6,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from huntbrief.errors import HuntbriefError, ParseError
+from huntbrief.errors import ParseError
 from huntbrief.model import Article, Brief, FeedItem, FeedSource
 from huntbrief.pipeline import AnalysisContext, build_brief
 from huntbrief.stages.articles import article_from_feed, extract_article
@@ -82,23 +80,3 @@ def analyse(job: AnalysisJob, ctx: AnalysisContext) -> AnalysisOutcome:
         previous=job.previous,
     )
     return AnalysisOutcome(brief, digest)
-
-
-class _WorkerState:
-    """The context a worker process loaded at start (one per process, set by `init_worker`)."""
-
-    ctx: AnalysisContext | None = None
-
-
-def init_worker(severity_overrides: Mapping[str, Any] | None) -> None:
-    """Process-pool initializer: load the catalogues once in this worker."""
-    from huntbrief.context import load_context
-
-    _WorkerState.ctx = load_context(severity_overrides=severity_overrides)
-
-
-def analyse_in_worker(job: AnalysisJob) -> AnalysisOutcome:
-    """Entry point for a worker process; raises HuntbriefError subclasses like `analyse`."""
-    if _WorkerState.ctx is None:
-        raise HuntbriefError("worker process was not initialised")
-    return analyse(job, _WorkerState.ctx)

@@ -11,23 +11,25 @@ import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from multiprocessing import get_context
-from pathlib import Path
-from typing import Any, Protocol
-from urllib.parse import unquote, urlsplit
+from typing import Any, TypeVar
 
 from huntbrief.adapters.fetch import Fetcher
+from huntbrief.adapters.local import is_local, local_path, read_capped
 from huntbrief.adapters.output import BriefWriter
 from huntbrief.adapters.store import ItemRecord, Store
 from huntbrief.context import load_context
 from huntbrief.errors import FetchError, HuntbriefError
-from huntbrief.jobs import AnalysisJob, AnalysisOutcome, analyse, analyse_in_worker, init_worker
+from huntbrief.jobs import AnalysisJob, AnalysisOutcome, analyse
 from huntbrief.model import FeedItem, FeedParse, FeedSource, FeedState, ItemFailure
 from huntbrief.pipeline import AnalysisContext
+from huntbrief.run_report import NullProgress, Progress, RunStats
 from huntbrief.stages.feeds import filter_items, parse_feed
+from huntbrief.workers import analyse_in_worker, init_worker
 
 __all__ = [
     "Progress",
@@ -39,6 +41,7 @@ __all__ = [
 ]  # load_context: re-export
 
 log = logging.getLogger("huntbrief")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,64 +53,6 @@ class RunPolicy:
     recheck_window: timedelta = timedelta(days=14)
     max_local_bytes: int = 10 * 1024 * 1024
     allow_local_articles: bool = True  # only for items of local feed files, inside their folder
-
-
-@dataclass
-class RunStats:
-    """What one pass did; printed as the final summary line."""
-
-    feeds_polled: int = 0
-    feeds_not_modified: int = 0
-    feeds_failed: list[tuple[str, str]] = field(default_factory=list)
-    feed_problems: list[tuple[str, str]] = field(default_factory=list)
-    items_new: int = 0
-    items_changed: int = 0
-    items_unchanged: int = 0
-    items_seen: int = 0
-    items_filtered: int = 0
-    items_failed: list[tuple[str, str]] = field(default_factory=list)
-    items_gave_up: int = 0
-    briefs_written: int = 0
-    interrupted: bool = False
-
-    def summary_line(self) -> str:
-        """One line a person can read at a glance."""
-        return (
-            f"feeds: {self.feeds_polled} polled, {self.feeds_not_modified} not modified, "
-            f"{len(self.feeds_failed)} failed; items: {self.items_new} new, {self.items_changed} changed, "
-            f"{self.items_unchanged} unchanged, {self.items_seen} already seen, "
-            f"{len(self.items_failed)} failed; briefs written: {self.briefs_written}"
-            + (" (interrupted)" if self.interrupted else "")
-        )
-
-
-class Progress(Protocol):
-    """Receives progress events; the CLI shows them with Rich or as log lines."""
-
-    def feeds_total(self, count: int) -> None: ...
-    def feed_done(self, name: str, outcome: str) -> None: ...
-    def items_total(self, count: int) -> None: ...
-    def item_done(self, title: str, outcome: str) -> None: ...
-    def finished(self) -> None: ...
-
-
-class NullProgress:
-    """Progress that shows nothing."""
-
-    def feeds_total(self, count: int) -> None:
-        """Ignore."""
-
-    def feed_done(self, name: str, outcome: str) -> None:
-        """Ignore."""
-
-    def items_total(self, count: int) -> None:
-        """Ignore."""
-
-    def item_done(self, title: str, outcome: str) -> None:
-        """Ignore."""
-
-    def finished(self) -> None:
-        """Ignore."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,17 +68,6 @@ class WorkItem:
 def utc_now() -> datetime:
     """The real clock (injected into Runner so tests can freeze it)."""
     return datetime.now(UTC)
-
-
-def is_local(url: str) -> bool:
-    """True for a file path or file:// URL (not http/https)."""
-    return urlsplit(url).scheme.lower() not in ("http", "https")
-
-
-def local_path(url: str) -> Path:
-    """The filesystem path of a file:// URL or plain path."""
-    parts = urlsplit(url)
-    return Path(unquote(parts.path)) if parts.scheme.lower() == "file" else Path(url)
 
 
 def item_fingerprint(item: FeedItem) -> str:
@@ -215,12 +149,16 @@ class Runner:
             return None
         try:
             parsed = await self._fetch_feed(source)
-        except HuntbriefError as exc:
-            stats.feeds_failed.append((source.name, exc.message))
+        except Exception as exc:  # one feed's failure, whatever it is, must not stop the run
+            message = exc.message if isinstance(exc, HuntbriefError) else f"{type(exc).__name__}: {exc}"
+            stats.feeds_failed.append((source.name, message))
+            log.warning(
+                "feed failed %s: %s", source.url, message, exc_info=not isinstance(exc, HuntbriefError)
+            )
             if not is_local(source.url):
-                failure = ItemFailure(source.name, "feed", exc.message, url=source.url)
+                failure = ItemFailure(source.name, "feed", message, url=source.url)
                 self.store.record_failure(failure, feed_hash=None, now=self.clock())
-            self.progress.feed_done(source.name, f"failed: {exc.message}")
+            self.progress.feed_done(source.name, f"failed: {message}")
             return None
         stats.feeds_polled += 1
         if parsed is None:
@@ -234,14 +172,25 @@ class Runner:
     async def _parse(
         self, data: bytes, source: FeedSource, headers: dict[str, str] | None, base_url: str
     ) -> FeedParse:
-        loop = asyncio.get_running_loop()
         call = partial(parse_feed, data, source, headers=headers, base_url=base_url)
-        return await loop.run_in_executor(self._executor(), call)
+        return await self._in_pool(call)
+
+    async def _in_pool(self, call: Callable[[], _T]) -> _T:
+        """Run `call` on the executor; a dead worker process becomes a HuntbriefError for this item."""
+        loop = asyncio.get_running_loop()
+        pool = self._executor()
+        try:
+            return await loop.run_in_executor(pool, call)
+        except BrokenProcessPool as exc:
+            if self._pool is pool:
+                self._pool = None  # the next call starts a fresh pool
+                pool.shutdown(wait=False, cancel_futures=True)
+            raise HuntbriefError("a worker process died (out of memory or killed); retried next run") from exc
 
     async def _fetch_feed(self, source: FeedSource) -> FeedParse | None:
         if is_local(source.url):
             path = local_path(source.url)
-            data = _read_capped(path, self.policy.max_local_bytes, source.url)
+            data = read_capped(path, self.policy.max_local_bytes, source.url)
             return await self._parse(data, source, None, path.resolve().as_uri())
         state = self.store.feed_state(source.url)
         result = await self.fetcher.fetch(
@@ -353,10 +302,9 @@ class Runner:
         return AnalysisJob(w.source, w.item, page, error, previous, prev_hash, self.clock())
 
     async def _analyse(self, job: AnalysisJob) -> AnalysisOutcome:
-        loop = asyncio.get_running_loop()
         if self._workers > 0:
-            return await loop.run_in_executor(self._executor(), analyse_in_worker, job)
-        return await loop.run_in_executor(self._executor(), analyse, job, self.ctx)
+            return await self._in_pool(partial(analyse_in_worker, job))
+        return await self._in_pool(partial(analyse, job, self.ctx))
 
     async def _fetch_page(self, source: FeedSource, url: str) -> bytes:
         if not is_local(url):
@@ -370,7 +318,7 @@ class Runner:
         root = local_path(source.url).resolve().parent
         if not path.is_relative_to(root):
             raise FetchError("a local feed may only point at files in its own folder", location=url)
-        return _read_capped(path, self.policy.max_local_bytes, url)
+        return read_capped(path, self.policy.max_local_bytes, url)
 
     def _refresh_outputs(self, stats: RunStats) -> None:
         """Rewrite the index and any brief file missing on disk (e.g. after a crash mid-render)."""
@@ -384,14 +332,3 @@ class Runner:
         except (HuntbriefError, OSError) as exc:
             stats.items_failed.append(("index", f"render: {exc}"))
             log.error("could not write the index: %s", exc)
-
-
-def _read_capped(path: Path, max_bytes: int, location: str) -> bytes:
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(max_bytes + 1)
-    except OSError as exc:
-        raise FetchError(f"cannot read file: {exc.strerror or exc}", location=location) from exc
-    if len(data) > max_bytes:
-        raise FetchError(f"file larger than {max_bytes} bytes", location=location)
-    return data

@@ -17,6 +17,7 @@ from huntbrief.adapters.render import get_renderers
 from huntbrief.adapters.store import SqlStore, open_store
 from huntbrief.model import FeedSource, SeverityLevel, TextOrigin
 from huntbrief.runner import Runner, RunPolicy, RunStats, load_context
+from huntbrief.serialize import brief_to_dict
 from tests.localserver import LocalServer, Reply
 
 SCHEMA = json.loads(
@@ -79,7 +80,7 @@ def site(local_server: LocalServer) -> LocalServer:
     return local_server
 
 
-def _runner(tmp_path: Path, clock, **policy) -> Runner:  # type: ignore[no-untyped-def]
+def _runner(tmp_path: Path, clock, workers: int = 0, **policy) -> Runner:  # type: ignore[no-untyped-def]
     fetcher = HttpxFetcher(FetchPolicy(allow_private_networks=True, timeout=5, retries=0))
     writer = BriefWriter(tmp_path / "out", get_renderers(("markdown", "json")))
     return Runner(
@@ -89,6 +90,7 @@ def _runner(tmp_path: Path, clock, **policy) -> Runner:  # type: ignore[no-untyp
         writer=writer,
         clock=clock,
         policy=RunPolicy(**policy),
+        workers=workers,
     )
 
 
@@ -247,3 +249,20 @@ def test_a_brief_file_lost_after_saving_is_rewritten_on_the_next_run(
     victim.unlink()
     _run(_runner(tmp_path, clock), source)
     assert victim.exists()
+
+
+def test_worker_processes_give_the_same_briefs_as_the_inline_path(
+    site: LocalServer, tmp_path: Path, clock
+) -> None:
+    source = [FeedSource("Lab", site.url("/feed.xml"))]
+    inline = _runner(tmp_path / "a", clock)
+    _run(inline, source)
+    pooled = _runner(tmp_path / "b", clock, workers=1)  # one spawned worker for parsing and analysis
+    try:
+        _run(pooled, source)
+    finally:
+        pooled.close()
+    assert [brief_to_dict(b) for b in _store(pooled).briefs()] == [
+        brief_to_dict(b) for b in _store(inline).briefs()
+    ]
+    assert len(_store(pooled).briefs()) == 2

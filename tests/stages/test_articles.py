@@ -31,6 +31,8 @@ from huntbrief.stages.articles import (
 from huntbrief.stages.summary import summarize
 
 CASES = Path(__file__).resolve().parents[1] / "cases" / "articles"
+CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "articles"
+CORPUS_FILES = sorted(CORPUS.glob("*.txt")) if CORPUS.is_dir() else []
 HTML_CASES = sorted(CASES.glob("*.html"))
 HEADER = re.compile(rb"<!--(.*?)-->", re.S)
 
@@ -357,6 +359,18 @@ def test_text_normalises_line_ends_and_drops_chrome_lines() -> None:
     text = "Title\r\nWritten by Jane Doe\r\n5 min read\r\nThe actor used evil[.]com.\r\n\r\n\r\n\r\n"
     text += "Share this\r\nEnd."
     assert from_text(text).text == "Title\nThe actor used evil[.]com.\n\nEnd."
+
+
+@pytest.mark.skipif(not CORPUS_FILES, reason=f"shared article corpus not found at {CORPUS}")
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.stem[:50])
+def test_corpus_text_loses_only_short_chrome_lines(path: Path) -> None:
+    raw = path.read_text(encoding="utf-8")
+    article = from_text(raw)
+    assert article.title and article.origin is TextOrigin.FILE
+    kept = set(article.text.split("\n"))
+    dropped = [line.strip() for line in raw.splitlines() if line.strip() and line.rstrip() not in kept]
+    assert all(len(line.split()) <= 30 for line in dropped), dropped
+    assert len(article.text) >= 0.95 * len(raw.strip())
 
 
 # --- chrome patterns -----------------------------------------------------------------------------

@@ -117,7 +117,8 @@ def test_title_is_not_repeated_as_a_sentence() -> None:
 def test_markdown_links_images_and_bold_are_shown_as_text() -> None:
     text = (
         "![logo](https://x.test/logo.png)\n"
-        '**Lower risk.** The [Proofpoint TAP](https://x.test/t "TAP") service **flags** the lure before users click.'
+        "**Lower risk.** "
+        'The [Proofpoint TAP](https://x.test/t "TAP") service **flags** the lure before users click.'
     )
     assert summarize(article(text)) == "The Proofpoint TAP service flags the lure before users click."
 

@@ -7,8 +7,8 @@ import logging
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from huntbrief.runner import NullProgress
-from huntbrief.runner import Progress as ProgressSink
+from huntbrief.run_report import NullProgress
+from huntbrief.run_report import Progress as ProgressSink
 
 log = logging.getLogger("huntbrief")
 

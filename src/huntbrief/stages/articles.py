@@ -18,17 +18,17 @@ from trafilatura.settings import Document
 
 from huntbrief.catalog.boilerplate import BoilerplatePatterns, load_boilerplate
 from huntbrief.model import Article, FeedItem, TextOrigin
-from huntbrief.stages.html_text import (
-    HTML_ROLES,
-    TRAFILATURA_ROLES,
-    decode_markup,
-    is_probably_html,
-    marked_blocks,
-    parse_html,
-    tree_to_text,
-)
+from huntbrief.stages.decoding import decode_markup, is_probably_html
+from huntbrief.stages.html_text import HTML_ROLES, TRAFILATURA_ROLES, marked_blocks, parse_html, tree_to_text
 
-__all__ = ["article_from_feed", "article_from_text", "extract_article", "is_probably_html", "strip_chrome"]
+__all__ = [
+    "article_from_feed",
+    "article_from_text",
+    "extract_article",
+    "is_probably_html",
+    "markup_to_text",
+    "strip_chrome",
+]
 
 log = logging.getLogger(__name__)
 

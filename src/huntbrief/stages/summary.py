@@ -65,12 +65,12 @@ def summarize(
     Falls back to the first prose-like line, then to the title; never empty when either exists.
     """
     patterns = boilerplate or load_boilerplate()
-    candidates = _candidates(article, patterns)
-    ranked = sorted(candidates, key=lambda c: (-c.score, c.order))[: max(1, max_sentences)]
-    chosen = [c.text for c in sorted(ranked, key=lambda c: c.order)]
-    if not chosen:
-        chosen = [_fallback_line(article, patterns) or " ".join(article.title.split())]
-    return _fit(chosen, max_chars)
+    ranked = sorted(_candidates(article, patterns), key=lambda c: (-c.score, c.order))
+    chosen = _choose(ranked[: 2 * max(1, max_sentences)], max(1, max_sentences), max_chars)
+    if chosen:
+        return " ".join(chosen)
+    best = ranked[0].text if ranked else _fallback_line(article, patterns)
+    return _shorten(best or " ".join(article.title.split()), max_chars)
 
 
 def _candidates(article: Article, patterns: BoilerplatePatterns) -> list[_Candidate]:
@@ -172,16 +172,22 @@ def _fallback_line(article: Article, patterns: BoilerplatePatterns) -> str:
     return ""
 
 
-def _fit(sentences: list[str], max_chars: int) -> str:
-    """Join sentences in order, skipping any that would overflow; cut the first at a word if needed."""
-    kept: list[str] = []
-    length = 0
-    for sentence in sentences:
-        extra = len(sentence) + (1 if kept else 0)
-        if length + extra <= max_chars:
-            kept.append(sentence)
-            length += extra
-    if kept or not sentences:
-        return " ".join(kept)
-    cut = sentences[0][: max(1, max_chars - 1)]
+def _choose(ranked: list[_Candidate], count: int, max_chars: int) -> list[str]:
+    """The best-scored sentences that fit in `max_chars` together, in article order."""
+    chosen: list[_Candidate] = []
+    length = -1
+    for candidate in ranked:
+        if length + 1 + len(candidate.text) <= max_chars:
+            chosen.append(candidate)
+            length += 1 + len(candidate.text)
+        if len(chosen) == count:
+            break
+    return [c.text for c in sorted(chosen, key=lambda c: c.order)]
+
+
+def _shorten(text: str, max_chars: int) -> str:
+    """The text, cut at a word boundary with an ellipsis when longer than `max_chars`."""
+    if len(text) <= max_chars:
+        return text
+    cut = text[: max(1, max_chars - 1)]
     return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(",;: ") + "…"
