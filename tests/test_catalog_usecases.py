@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from huntbrief.catalog.attack import load_attack_catalog
+from huntbrief.catalog.sweeps import load_sweeps
 from huntbrief.catalog.usecases import (
     DATA_DIR,
     PHASES,
     UseCase,
     UseCaseLibrary,
-    load_sweeps,
     load_usecases,
     parse_usecase,
 )

@@ -9,8 +9,9 @@ from huntbrief.catalog.attack import load_attack_catalog
 from huntbrief.catalog.killchain import load_kill_chain
 from huntbrief.catalog.noise import load_noise
 from huntbrief.catalog.severity import load_severity
+from huntbrief.catalog.sweeps import load_sweeps
 from huntbrief.catalog.technique_aliases import load_technique_aliases
-from huntbrief.catalog.usecases import load_sweeps, load_usecases
+from huntbrief.catalog.usecases import load_usecases
 from huntbrief.errors import CatalogError, ConfigError
 from huntbrief.pipeline import DEFAULT_BACKENDS, AnalysisContext
 

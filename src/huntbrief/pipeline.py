@@ -9,8 +9,9 @@ from huntbrief.catalog.attack import AttackCatalog
 from huntbrief.catalog.killchain import KillChainMapping
 from huntbrief.catalog.noise import NoiseLists
 from huntbrief.catalog.severity import SeverityModel
+from huntbrief.catalog.sweeps import SweepTemplates
 from huntbrief.catalog.technique_aliases import TechniqueAliases
-from huntbrief.catalog.usecases import SweepTemplates, UseCaseLibrary
+from huntbrief.catalog.usecases import UseCaseLibrary
 from huntbrief.model import Article, Brief, Hunt
 from huntbrief.stages.attack import infer_techniques, kill_chain_phases
 from huntbrief.stages.hunts import plan_hunts

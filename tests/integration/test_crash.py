@@ -88,3 +88,19 @@ def test_killed_runs_lose_nothing_and_duplicate_nothing(local_server: LocalServe
     assert not list(out.glob(".*"))  # no half-written temporary files left visible as briefs
     for n in range(ITEMS):
         assert local_server.hits(f"/r/{n}") >= 1
+
+
+def test_every_keeps_polling_and_sigterm_exits_cleanly(local_server: LocalServer, tmp_path: Path) -> None:
+    _serve(local_server)
+    cmd = [*_cli(local_server, tmp_path), "--every", "1s"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 90
+    while local_server.hits("/feed.xml") < 2 and time.monotonic() < deadline:  # a second poll happened
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    lines = [ln for ln in out.splitlines() if ln.startswith("feeds:")]
+    assert len(lines) >= 2, out  # one summary line per pass
+    assert f"items: {ITEMS} new" in lines[0]
+    assert "items: 0 new" in lines[1]

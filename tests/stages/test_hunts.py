@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from huntbrief.catalog.usecases import SweepQuery, load_sweeps, load_usecases
+from huntbrief.catalog.sweeps import SweepQuery, load_sweeps
+from huntbrief.catalog.usecases import load_usecases
 from huntbrief.errors import ConfigError
 from huntbrief.model import Confidence, Indicator, IndicatorKind, IocFindings, TechniqueHit
 from huntbrief.stages.hunts import plan_hunts, quote_kql, quote_spl, render_sweep

@@ -1,6 +1,6 @@
-"""Use cases (hand-written hunt recipes) and IOC-sweep templates, typed and validated at load.
+"""Use cases (hand-written hunt recipes), typed and validated at load.
 
-One YAML file per use case lives in `data/usecases/`; sweep templates live in `data/sweeps.yaml`.
+One YAML file per use case lives in `data/usecases/`; IOC-sweep templates are in `sweeps.py`.
 A use case's `samples` are flat events (CIM fields such as `Processes.process_name` and Defender
 columns such as `FileName` side by side) that its per-event filter logic should or should not match;
 aggregation thresholds (counts over a time window) are not represented by a single sample.
@@ -14,11 +14,11 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NoReturn
 
-from huntbrief.catalog.datafile import key_line, yaml_mapping
+from huntbrief.catalog.datafile import yaml_mapping
+from huntbrief.catalog.yaml_reader import YamlReader, read_text
 from huntbrief.errors import CatalogError
-from huntbrief.model import Confidence, IndicatorKind
+from huntbrief.model import Confidence
 
 DATA_DIR = Path(__file__).with_name("data")
 PHASES = (
@@ -36,7 +36,6 @@ CONFIDENCES: Mapping[str, Confidence] = MappingProxyType(
     {"High": Confidence.HIGH, "Medium": Confidence.MEDIUM, "Low": Confidence.LOW}
 )
 USECASE_ID = re.compile(r"^UC_[A-Z0-9_]+$")
-SWEEP_ID = re.compile(r"^SWEEP_[A-Z0-9_]+$")
 TECHNIQUE_ID = re.compile(r"^T\d{4}(?:\.\d{3})?$")
 SampleValue = str | int | float | bool
 
@@ -123,105 +122,7 @@ class UseCaseLibrary:
         return tuple(found)
 
 
-@dataclass(frozen=True, slots=True)
-class SweepQuery:
-    """One backend's sweep template; `{values}` is replaced by the quoted, comma-joined values.
-
-    Each value is first expanded through every entry of `patterns` (`{value}` placeholder).
-    """
-
-    backend: str
-    template: str
-    patterns: tuple[str, ...] = ("{value}",)
-
-
-@dataclass(frozen=True, slots=True)
-class SweepTemplate:
-    """An IOC sweep for one group of indicator kinds; `title` may hold a `{count}` placeholder."""
-
-    id: str
-    title: str
-    description: str
-    phase: str
-    kinds: tuple[IndicatorKind, ...]
-    queries: tuple[SweepQuery, ...]
-
-    def query(self, backend: str) -> SweepQuery | None:
-        """The template for `backend`, or None when the sweep has none."""
-        return next((q for q in self.queries if q.backend == backend), None)
-
-
-@dataclass(frozen=True, slots=True)
-class SweepTemplates:
-    """All sweep templates, in file order, plus the most values one query may carry."""
-
-    templates: tuple[SweepTemplate, ...]
-    max_values: int = 500
-
-
-class _Reader:
-    """Typed access to one YAML mapping, raising CatalogError with the file and key path."""
-
-    def __init__(self, data: object, location: str, path: str = "", text: str = "") -> None:
-        self.location, self.path, self.source = location, path, text
-        if not isinstance(data, Mapping):
-            self.fail("must be a mapping")
-        self.data: Mapping[str, Any] = data
-
-    def fail(self, message: str, key: str | None = None) -> NoReturn:
-        where = ".".join(p for p in (self.path, key or "") if p) or "<top>"
-        line = key_line(self.source, re.sub(r"\[\d+\]", "", where.rsplit(".", 1)[-1])) if self.source else 0
-        raise CatalogError(
-            f"{where}: {message}", location=f"{self.location}:{line}" if line else self.location
-        )
-
-    def get(self, key: str) -> Any:
-        if key not in self.data:
-            self.fail("is required", key)
-        return self.data[key]
-
-    def text(self, key: str) -> str:
-        value = self.get(key)
-        if not isinstance(value, str) or not value.strip():
-            self.fail("must be a non-empty string", key)
-        return value.strip()
-
-    def texts(self, key: str) -> tuple[str, ...]:
-        value = self.get(key)
-        if not isinstance(value, list) or not value:
-            self.fail("must be a non-empty list of strings", key)
-        if not all(isinstance(v, str) and v.strip() for v in value):
-            self.fail("every entry must be a non-empty string", key)
-        return tuple(v.strip() for v in value)
-
-    def choice(self, key: str, allowed: Collection[str]) -> str:
-        value = self.text(key)
-        if value not in allowed:
-            self.fail(f"{value!r} is not one of {', '.join(allowed)}", key)
-        return value
-
-    def child(self, key: str) -> _Reader:
-        path = ".".join(p for p in (self.path, key) if p)
-        return _Reader(self.get(key), self.location, path, self.source)
-
-    def only(self, allowed: Collection[str]) -> None:
-        if unknown := sorted(set(self.data) - set(allowed)):
-            self.fail(f"unknown keys {unknown}; allowed: {', '.join(allowed)}")
-
-    def backends(self) -> None:
-        if not self.data:
-            self.fail("must name at least one backend")
-        self.only(QUERY_LANGUAGES)
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CatalogError(f"cannot read: {exc}", location=str(path)) from exc
-
-
-def _samples(reader: _Reader, queries: Mapping[str, str]) -> tuple[tuple[SampleEvent, ...], ...]:
+def _samples(reader: YamlReader, queries: Mapping[str, str]) -> tuple[tuple[SampleEvent, ...], ...]:
     samples = reader.child("samples")
     samples.only(("match", "no_match"))
     result = []
@@ -233,7 +134,7 @@ def _samples(reader: _Reader, queries: Mapping[str, str]) -> tuple[tuple[SampleE
     return result[0], result[1]
 
 
-def _sample(reader: _Reader, key: str, event: object, queries: Mapping[str, str]) -> SampleEvent:
+def _sample(reader: YamlReader, key: str, event: object, queries: Mapping[str, str]) -> SampleEvent:
     if not isinstance(event, Mapping) or not event:
         reader.fail("must be a non-empty mapping of field to value", key)
     for field, value in event.items():
@@ -245,7 +146,7 @@ def _sample(reader: _Reader, key: str, event: object, queries: Mapping[str, str]
     return SampleEvent(tuple(event.items()))
 
 
-def _techniques(reader: _Reader, known: Collection[str] | None) -> tuple[str, ...]:
+def _techniques(reader: YamlReader, known: Collection[str] | None) -> tuple[str, ...]:
     techniques = reader.texts("techniques")
     for technique in techniques:
         if not TECHNIQUE_ID.match(technique):
@@ -255,15 +156,15 @@ def _techniques(reader: _Reader, known: Collection[str] | None) -> tuple[str, ..
     return techniques
 
 
-def _queries(reader: _Reader) -> dict[str, str]:
+def _queries(reader: YamlReader) -> dict[str, str]:
     queries = reader.child("queries")
-    queries.backends()
+    queries.backends(QUERY_LANGUAGES)
     return {backend: queries.text(backend) for backend in queries.data}
 
 
 def parse_usecase(text: str, location: str, known: Collection[str] | None = None) -> UseCase:
     """Parse and validate one use-case YAML document; CatalogError names file:line and the key path."""
-    reader = _Reader(yaml_mapping(text, location), location, text=text)
+    reader = YamlReader(yaml_mapping(text, location), location, text=text)
     reader.only([f.name for f in fields(UseCase) if not f.name.startswith("samples_")] + ["samples"])
     if not USECASE_ID.match(str(reader.get("id"))):
         reader.fail(f"{reader.data['id']!r} does not match {USECASE_ID.pattern}", "id")
@@ -298,7 +199,7 @@ def load_usecases(
     seen: dict[str, Path] = {}
     usecases = []
     for path in files:
-        usecase = parse_usecase(_read(path), str(path), known_techniques)
+        usecase = parse_usecase(read_text(path), str(path), known_techniques)
         if usecase.id in seen:
             raise CatalogError(f"id: {usecase.id} is already defined in {seen[usecase.id]}", str(path))
         seen[usecase.id] = path
@@ -309,61 +210,3 @@ def load_usecases(
 @lru_cache(maxsize=1)
 def _packaged_usecases() -> UseCaseLibrary:
     return load_usecases(DATA_DIR / "usecases")
-
-
-def _sweep_query(reader: _Reader, backend: str) -> SweepQuery:
-    raw = reader.data[backend]
-    entry = _Reader(
-        {"template": raw} if isinstance(raw, str) else raw, reader.location, reader.path, reader.source
-    )
-    template = entry.text("template")
-    if "{values}" not in template:
-        entry.fail("must contain the {values} placeholder", f"{backend}.template")
-    patterns = entry.texts("patterns") if "patterns" in entry.data else ("{value}",)
-    if not all("{value}" in p for p in patterns):
-        entry.fail("every pattern must contain {value}", f"{backend}.patterns")
-    return SweepQuery(backend, template, patterns)
-
-
-def _sweep(reader: _Reader) -> SweepTemplate:
-    sweep_id = reader.text("id")
-    if not SWEEP_ID.match(sweep_id):
-        reader.fail(f"{sweep_id!r} does not match {SWEEP_ID.pattern}", "id")
-    kinds = reader.texts("kinds")
-    valid = {kind.value for kind in IndicatorKind}
-    if not set(kinds) <= valid:
-        reader.fail(f"unknown kinds {sorted(set(kinds) - valid)}; valid: {sorted(valid)}", "kinds")
-    queries = reader.child("queries")
-    queries.backends()
-    return SweepTemplate(
-        id=sweep_id,
-        title=reader.text("title"),
-        description=reader.text("description"),
-        phase=reader.choice("phase", PHASES),
-        kinds=tuple(IndicatorKind(k) for k in kinds),
-        queries=tuple(_sweep_query(queries, backend) for backend in queries.data),
-    )
-
-
-def load_sweeps(path: Path | None = None) -> SweepTemplates:
-    """Load and validate the IOC-sweep templates (default: the packaged `sweeps.yaml`)."""
-    if path is None:
-        return _packaged_sweeps()
-    text = _read(path)
-    reader = _Reader(yaml_mapping(text, str(path)), str(path), text=text)
-    max_values = reader.data.get("max_values_per_query", 500)
-    if not isinstance(max_values, int) or isinstance(max_values, bool) or not 1 <= max_values <= 10_000:
-        reader.fail("must be an integer from 1 to 10000", "max_values_per_query")
-    entries = reader.data.get("sweeps")
-    if not isinstance(entries, list) or not entries:
-        reader.fail("must be a non-empty list", "sweeps")
-    templates = tuple(_sweep(_Reader(e, str(path), f"sweeps[{i}]", text)) for i, e in enumerate(entries))
-    ids = [t.id for t in templates]
-    if len(set(ids)) != len(ids):
-        reader.fail(f"duplicate ids: {sorted({i for i in ids if ids.count(i) > 1})}", "sweeps")
-    return SweepTemplates(templates, max_values)
-
-
-@lru_cache(maxsize=1)
-def _packaged_sweeps() -> SweepTemplates:
-    return load_sweeps(DATA_DIR / "sweeps.yaml")

@@ -11,7 +11,7 @@ import re
 import textwrap
 from enum import Enum
 
-from lxml import etree  # type: ignore[import-untyped]
+from lxml import etree
 from lxml import html as lxml_html
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]{0,300}\?>")

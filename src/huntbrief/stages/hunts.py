@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from huntbrief.catalog.usecases import QUERY_LANGUAGES, SweepQuery, SweepTemplates, UseCase, UseCaseLibrary
+from huntbrief.catalog.sweeps import SweepQuery, SweepTemplates
+from huntbrief.catalog.usecases import QUERY_LANGUAGES, UseCase, UseCaseLibrary
 from huntbrief.errors import ConfigError
 from huntbrief.model import Confidence, Hunt, Indicator, IocFindings, Query, TechniqueHit
 
