@@ -151,6 +151,9 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
+        # In WAL mode NORMAL keeps every commit atomic and survives a killed process; only a power
+        # loss can drop the last few commits, which the next run simply redoes.
+        cursor.execute("PRAGMA synchronous = NORMAL")
     finally:
         cursor.close()
 
