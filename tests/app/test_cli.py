@@ -155,3 +155,36 @@ def test_run_on_the_example_twice_is_incremental(tmp_path: Path) -> None:
     levels = {row["title"]: row["severity"] for row in index}
     assert len(levels) == 6
     assert sum(level == "INFO" for level in levels.values()) >= 2
+
+
+def test_a_second_run_on_the_same_folder_is_refused_while_the_first_holds_it(tmp_path: Path) -> None:
+    from huntbrief.adapters.lock import RunLock
+
+    out = tmp_path / "out"
+    with RunLock(out):
+        result = runner.invoke(
+            app,
+            [
+                "run",
+                str(REPO / "examples/huntbrief.toml"),
+                "--db",
+                str(tmp_path / "s.db"),
+                "--out",
+                str(out),
+                "--quiet",
+            ],
+        )
+    assert result.exit_code == 1 and "another huntbrief run" in " ".join(result.output.split())
+    again = runner.invoke(
+        app,
+        [
+            "run",
+            str(REPO / "examples/huntbrief.toml"),
+            "--db",
+            str(tmp_path / "s.db"),
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+    )
+    assert again.exit_code == 0, again.output

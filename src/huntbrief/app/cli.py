@@ -25,6 +25,7 @@ from rich.console import Console
 
 from huntbrief import __version__
 from huntbrief.adapters.fetch import FetchPolicy, HttpxFetcher
+from huntbrief.adapters.lock import RunLock
 from huntbrief.adapters.output import BriefWriter
 from huntbrief.adapters.render import get_renderers
 from huntbrief.adapters.render.markdown import MarkdownRenderer
@@ -143,7 +144,8 @@ def run(
     except HuntbriefError as exc:
         _die(exc)
     try:
-        code = asyncio.run(_run_loop(runner, found, interval))
+        with RunLock(runner.writer.out_dir):
+            code = asyncio.run(_run_loop(runner, found, interval))
     except HuntbriefError as exc:
         _die(exc)
     finally:
