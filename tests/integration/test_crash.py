@@ -85,7 +85,7 @@ def test_killed_runs_lose_nothing_and_duplicate_nothing(local_server: LocalServe
     out = tmp_path / "out"
     assert len([p for p in out.glob("*.md") if p.name != "index.md"]) == ITEMS
     assert len([p for p in out.glob("*.json") if p.name != "index.json"]) == ITEMS
-    assert not list(out.glob(".*"))  # no half-written temporary files left visible as briefs
+    assert not list(out.glob(".*.huntbrief-tmp"))  # no half-written temporary files left behind
     for n in range(ITEMS):
         assert local_server.hits(f"/r/{n}") >= 1
 
