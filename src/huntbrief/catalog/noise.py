@@ -34,6 +34,17 @@ _SET_KEYS = (
     "code_names",
     "asset_extensions",
     "empty_file_hashes",
+    "month_names",
+    "code_hosting",
+    "compromise_words",
+    "site_nouns",
+    "av_platform_labels",
+    "generic_registry_keys",
+    "unix_roots",
+    "benign_paths",
+    "system_folders",
+    "system_binaries",
+    "file_name_extensions",
 )
 _PHRASE_KEYS = (
     "version_words",
@@ -43,9 +54,15 @@ _PHRASE_KEYS = (
     "reference_headings",
     "ioc_labels",
     "domain_labels",
+    "table_header_words",
+    "legitimate_cues",
+    "file_labels",
+    "network_labels",
+    "wallet_labels",
+    "system_library_prefixes",
 )
 _POLICY_KEYS = {"url_hosts_as_indicators": bool, "cve_year_max": int, "cve_year_min": int}
-_KNOWN_KEYS = frozenset(("version", "policy", *_SET_KEYS, *_PHRASE_KEYS))
+_KNOWN_KEYS = frozenset(("version", "policy", "common_ports", *_SET_KEYS, *_PHRASE_KEYS))
 _HEX = re.compile(r"[0-9a-f]+")
 _WORDISH = re.compile(r"[\w-]")
 
@@ -56,11 +73,11 @@ class Phrases:
 
     pattern: re.Pattern[str]  # applied to lower-cased text; the left word boundary is checked in code
 
-    def starts(self, lowered: str) -> list[int]:
-        """Offsets in already lower-cased text where one of the phrases starts as a whole word."""
+    def starts(self, lowered: str, start: int = 0, end: int | None = None) -> list[int]:
+        """Offsets in lower-cased text (or its [start, end) window) where a phrase starts as a word."""
         return [
             match.start()
-            for match in self.pattern.finditer(lowered)
+            for match in self.pattern.finditer(lowered, start, len(lowered) if end is None else end)
             if not match.start() or not _WORDISH.match(lowered, match.start() - 1)
         ]
 
@@ -87,6 +104,25 @@ class NoiseLists:
     code_names: frozenset[str]
     asset_extensions: frozenset[str]
     empty_file_hashes: frozenset[str]
+    month_names: frozenset[str]
+    code_hosting: frozenset[str]
+    compromise_words: frozenset[str]
+    site_nouns: frozenset[str]
+    av_platform_labels: frozenset[str]
+    generic_registry_keys: frozenset[str]
+    unix_roots: frozenset[str]
+    benign_paths: frozenset[str]
+    system_folders: frozenset[str]
+    system_binaries: frozenset[str]
+    file_name_extensions: frozenset[str]
+    system_library_prefixes: tuple[str, ...]
+    file_extension_pattern: re.Pattern[str]  # ".ext" of file_name_extensions, right boundary checked
+    file_labels: Phrases
+    network_labels: Phrases
+    wallet_labels: Phrases
+    table_header_words: tuple[str, ...]  # longest first
+    legitimate_cues: Phrases
+    common_ports: tuple[int, ...]  # most common first
     hash_lookup_urls: tuple[str, ...]
     version_words: frozenset[str]
     ioc_headings: Phrases
@@ -163,6 +199,16 @@ def parse_noise(text: str, name: str) -> NoiseLists:
         reference_headings=_phrases(phrases["reference_headings"]),
         ioc_labels=_phrases(phrases["ioc_labels"]),
         domain_labels=_phrases(phrases["domain_labels"]),
+        table_header_words=tuple(sorted(set(phrases["table_header_words"]), key=lambda w: (-len(w), w))),
+        legitimate_cues=_phrases(phrases["legitimate_cues"]),
+        file_labels=_phrases(phrases["file_labels"]),
+        network_labels=_phrases(phrases["network_labels"]),
+        wallet_labels=_phrases(phrases["wallet_labels"]),
+        system_library_prefixes=phrases["system_library_prefixes"],
+        file_extension_pattern=re.compile(
+            rf"\.(?:{_alternation(sets['file_name_extensions'])})(?![\w$-]|\.\w)", re.IGNORECASE
+        ),
+        common_ports=_ports(data["common_ports"], where["common_ports"]),
         url_hosts_as_indicators=policy["url_hosts_as_indicators"] is True,
         cve_year_min=_int(policy["cve_year_min"]),
         cve_year_max=_int(policy["cve_year_max"]),
@@ -191,6 +237,12 @@ def _strings(value: object, where: str) -> tuple[str, ...]:
     return tuple(item.strip().lower() for item in value)
 
 
+def _ports(value: object, where: str) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(type(p) is int and 0 < p < 65536 for p in value):
+        raise CatalogError("expected a list of port numbers (1-65535)", where)
+    return tuple(dict.fromkeys(value))
+
+
 def _int(value: object) -> int:
     return value if isinstance(value, int) else 0
 
@@ -212,7 +264,7 @@ def _policy(value: object, where: str) -> dict[str, object]:
 def _check_values(
     sets: dict[str, frozenset[str]], tlds: frozenset[str], extractor: Any, where: dict[str, str]
 ) -> None:
-    for key in ("benign_domains", "hosting_platforms"):
+    for key in ("benign_domains", "hosting_platforms", "code_hosting"):
         for domain in sets[key]:
             if not extractor.extract_str(domain).top_domain_under_public_suffix:
                 raise CatalogError(f"{domain!r} has no registrable domain", where[key])

@@ -11,7 +11,9 @@ import ipaddress
 import re
 from collections.abc import Iterator
 
+from huntbrief.stages.ioc_glue import glued_ports, leading_glue, trailing_glue, url_sentence_tail
 from huntbrief.stages.ioc_scope import (
+    LEGITIMATE,
     Hit,
     K,
     Scope,
@@ -20,22 +22,21 @@ from huntbrief.stages.ioc_scope import (
     covering,
     host_kind,
     ip_verdict,
+    legitimate_context,
     special_use,
     trim,
     word_before,
 )
+from huntbrief.stages.ioc_seek import URL_CHARS, email_spans, ipv6_spans, url_spans
+from huntbrief.stages.ioc_verdicts import domain_reason
 from huntbrief.stages.refang import url_host
 
-_URL_CHARS = r"[^\s<>\"'`{}|\\^\[\]()“”‘’«»]"
-_URL = re.compile(rf"(?:[hH][tT][tT][pP][sS]?|[fF][tT][pP]|[sS][fF][tT][pP])://{_URL_CHARS}++")
+_URL_CHARS = URL_CHARS
 _URL_GLUE = re.compile(r"(?i)(?<=[\w/])(?:https?|ftp)://")
 _PATH_TAIL = re.compile(rf"(?::\d{{1,5}})?/{_URL_CHARS}*+")
-_EMAIL = re.compile(
-    r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})++"
-)
-_DOMAIN = re.compile(r"(?<![\w.@/\\-])[A-Za-z0-9][A-Za-z0-9-]*+(?:\.[A-Za-z0-9-]++)++")
+_DOMAIN = re.compile(r"[A-Za-z0-9](?<![\w.@/\\-].)[A-Za-z0-9-]*+(?:\.[A-Za-z0-9-]++)++")
 _IPV4 = re.compile(r"\d(?<![\d.]\d)\d{0,2}(?:\.\d{1,3}){3}(?!\.?\d)(?:/(?P<prefix>\d{1,2})(?![\d/]))?")
-_IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f:]{3,39}+(?![\w:.])")
+_CELL_TAIL = re.compile(r"([^\s|]{1,500}+)[ \t]*\|")
 _HEX_HEAD = re.compile(r"[0-9a-f]{32,}+")
 _HASH_SIZES = {64: K.SHA256, 40: K.SHA1, 32: K.MD5}
 
@@ -44,20 +45,37 @@ def scan_urls(scope: Scope) -> list[Hit]:
     """URLs with a scheme (refanged), split where several were glued together without a separator."""
     hits: list[Hit] = []
     text = scope.rf.text
-    for match in _URL.finditer(text):
-        if match.start() and (text[match.start() - 1].isalnum() or text[match.start() - 1] == "_"):
+    for url_start, url_end in url_spans(text):
+        if url_start and (text[url_start - 1].isalnum() or text[url_start - 1] == "_"):
             continue  # "xhttp://" is not a URL scheme
-        cuts = [match.start(), *(m.start() for m in _URL_GLUE.finditer(text, match.start() + 1, match.end()))]
-        for start, stop in zip(cuts, [*cuts[1:], match.end()], strict=True):
+        body = text.find("://", url_start) + 3
+        cuts = [url_start, *(m.start() for m in _URL_GLUE.finditer(text, body, url_end))]
+        for start, stop in zip(cuts, [*cuts[1:], url_end], strict=True):
             end = trim(text, start, stop)
-            if text[start:end].partition("://")[2][:1].isalnum():
-                hits += url_hits(scope, start, end)
+            end -= url_sentence_tail(text[start:end])
+            first = text[start:end].partition("://")[2][:1]
+            if first.isalnum() or first == "[":
+                hits += url_hits(scope, start, end, _wrapped_cell(text, start, end))
     return hits
 
 
-def url_hits(scope: Scope, start: int, end: int) -> list[Hit]:
-    """Judge the URL at [start, end): the URL hit, plus its host as an indicator when policy says so."""
-    raw = scope.rf.text[start:end]
+def _wrapped_cell(text: str, start: int, end: int) -> str:
+    """The rest of a URL that a Markdown table cell wrapped onto the next line ("" when none).
+
+    A table row is one line, so a row left open after a URL ending in "/" continues on the next line.
+    """
+    if text[end - 1 : end + 1] != "/\n":
+        return ""
+    row = text.rfind("\n", max(0, start - 2000), start) + 1
+    if text[row : row + 1] != "|" or "|" not in text[row:start]:
+        return ""
+    tail = _CELL_TAIL.match(text, end + 1)
+    return tail.group(1) if tail else ""
+
+
+def url_hits(scope: Scope, start: int, end: int, wrapped: str = "") -> list[Hit]:
+    """Judge the URL at [start, end) (+ `wrapped`, its rest on the next line): the URL, plus its host."""
+    raw = scope.rf.text[start:end] + wrapped
     value, host = _canonical_url(raw)
     defanged = scope.rf.defanged(start, end)
     reason = _url_reason(scope, raw, host, start, defanged)
@@ -95,6 +113,8 @@ def _url_reason(scope: Scope, raw: str, host: str, start: int, defanged: bool) -
         return "link to the article's own site"
     if benign_host(scope, host, registrable):
         return "well-known benign site"
+    if not scope.in_section(start) and legitimate_context(scope, start):
+        return LEGITIMATE
     text = scope.rf.text
     end = start + len(raw)
     if end < len(text) and text[end] in "{<[":
@@ -114,8 +134,10 @@ def _plain_url_reason(scope: Scope, raw: str, host: str, start: int) -> str:
         return "page asset (image, style or script)"
     if (before == "](" and not presented) or scope.in_references(start):
         return "reference link"
-    if noise.listed(host, noise.hosting_platforms) and not presented:
-        return "hosting-platform link not presented as an indicator"
+    if noise.listed(host, noise.code_hosting) and not presented:
+        return "code-hosting link (a tool or rule reference) not presented as an indicator"
+    if not path and noise.listed(host, noise.hosting_platforms) and not presented:
+        return "hosting-platform home page"
     return ""
 
 
@@ -134,10 +156,11 @@ def url_tail(scope: Scope, end: int) -> int:
 
 def scan_emails(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
     """E-mail addresses whose domain has a public suffix; own-site and benign domains rejected."""
-    for match in _EMAIL.finditer(scope.rf.text):
-        if covering(spans, match.start()):
+    text = scope.rf.text
+    for start, end in email_spans(text):
+        if covering(spans, start):
             continue
-        local, _, domain = match.group().rpartition("@")
+        local, _, domain = text[start:end].rpartition("@")
         domain = domain.lower().strip("-")
         registrable, _ = scope.parts(domain)
         if not registrable:
@@ -147,19 +170,29 @@ def scan_emails(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
             reason = "address at the article's own site"
         elif benign_host(scope, domain, registrable):
             reason = "address at a well-known benign domain"
-        defanged = scope.rf.defanged(match.start(), match.end())
-        yield Hit(K.EMAIL, f"{local}@{domain}", match.start(), match.end(), defanged, reason)
+        defanged = scope.rf.defanged(start, end)
+        yield Hit(K.EMAIL, f"{local}@{domain}", start, end, defanged, reason)
 
 
 def scan_domains(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
     """Host names with a public suffix, and scheme-less URLs (host followed by a path)."""
     text = scope.rf.text
     skip_until = 0
-    for match in _DOMAIN.finditer(text):
+    matches = list(_DOMAIN.finditer(text))
+    scope.sets["alone"] = frozenset(match.group().lower() for match in matches)
+    tlds = scope.noise.tlds
+    for match in matches:
         start, end = match.start(), match.end()
         if start < skip_until or covering(spans, start) or (end < len(text) and text[end] in "_@"):
             continue
-        host = match.group().lower()
+        written = match.group()
+        last = written[written.rfind(".") + 1 :]
+        if last.lower() not in tlds and last.islower() and not scope.rf.defanged(start, end):
+            continue  # cannot be a host, even after undoing glue
+        written = written[: trailing_glue(scope, written)]
+        cut = leading_glue(scope, written, start)
+        start, end, written = start + cut, start + len(written), written[cut:]
+        host = written.lower()
         defanged = scope.rf.defanged(start, end)
         if not scope.parts(host)[0]:
             if defanged and not host.replace(".", "").isdigit():
@@ -170,18 +203,16 @@ def scan_domains(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
             skip_until = stop
             yield from url_hits(scope, start, stop)
             continue
-        glued = _unglue(scope, host, start, end, defanged)
-        if glued:
-            yield from glued
-            continue
-        yield Hit(
-            K.DOMAIN,
-            host,
-            start,
-            end,
-            defanged,
-            domain_reason(scope, host, match.group(), start, (defanged, False)),
-        )
+        yield from _unglue(scope, host, start, end, defanged) or [
+            Hit(
+                K.DOMAIN,
+                host,
+                start,
+                end,
+                defanged,
+                domain_reason(scope, host, written, start, (defanged, False)),
+            )
+        ]
 
 
 def _unglue(scope: Scope, host: str, start: int, end: int, defanged: bool) -> list[Hit]:
@@ -198,52 +229,6 @@ def _unglue(scope: Scope, host: str, start: int, end: int, defanged: bool) -> li
                 Hit(K.DOMAIN, rest, start + size, end, defanged, reason),
             ]
     return []
-
-
-def domain_reason(scope: Scope, host: str, written: str, start: int, how: tuple[bool, bool]) -> str:
-    """Why a host is not a domain indicator ("" when it is); `how` = (defanged, inside a URL)."""
-    found = scope.verdicts.get(("host", host))
-    if found is None:
-        found = scope.verdicts[("host", host)] = (host, _host_reason(scope, host))
-    if found[1] or any(how):
-        return found[1]
-    return _plain_domain_reason(scope, host, written, start)
-
-
-def _host_reason(scope: Scope, host: str) -> str:
-    """The position-independent verdict on a host name: own site, code name, benign, platform."""
-    noise = scope.noise
-    registrable, _ = scope.parts(host)
-    if scope.is_own(registrable):
-        return "the article's own site"
-    if host in noise.code_names:
-        return "code identifier"
-    if benign_host(scope, host, registrable):
-        return "well-known benign domain"
-    if noise.listed(host, noise.hosting_platforms):
-        return "hosting platform (the host alone is not an indicator)"
-    return ""
-
-
-def _plain_domain_reason(scope: Scope, host: str, written: str, start: int) -> str:
-    """Why a bare, not-defanged host name in prose is not a domain ("" when it is one)."""
-    noise, text = scope.noise, scope.rf.text
-    end = start + len(host)
-    labels = host.split(".")
-    if (end < len(text) and text[end] == "(") or labels[0] in noise.code_prefixes:
-        return "code identifier"
-    if ".".join(labels[:2]) in noise.code_prefixes:
-        return "code identifier"
-    if scope.in_references(start):
-        return "reference list"
-    last = written.rsplit(".", 1)[-1]
-    if len(last) > 1 and last[0].isupper() and last[1:].islower():
-        return "sentence join (capitalised word after a full stop)"
-    if written[0].isupper() and not written.isupper() and not scope.in_section(start):
-        return "capitalised name in prose (a brand, not an indicator)"
-    if labels[-1] in noise.file_extension_tlds and not scope.near(scope.domain_label_at, start, end):
-        return "file name (extension is also a TLD)"
-    return ""
 
 
 def scan_ipv4(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
@@ -277,6 +262,9 @@ def _ipv4_hits(scope: Scope, match: re.Match[str], start: int, end: int) -> Iter
         return
     value, reason = ip_verdict(scope, match.group())
     yield Hit(K.IPV4, value, start, end, defanged, reason)
+    for glued_start, glued_end in glued_ports(scope.rf.text, end, scope.noise.common_ports):
+        value, reason = ip_verdict(scope, scope.rf.text[glued_start:glued_end])
+        yield Hit(K.IPV4, value, glued_start, glued_end, scope.rf.defanged(glued_start, glued_end), reason)
 
 
 def _cidr_hit(scope: Scope, written: str, start: int, end: int, defanged: bool) -> Hit:
@@ -292,16 +280,16 @@ def _cidr_hit(scope: Scope, written: str, start: int, end: int, defanged: bool) 
 
 def scan_ipv6(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
     """IPv6 addresses (validated by `ipaddress`; non-global ones rejected)."""
-    for match in _IPV6.finditer(scope.rf.text):
-        written = match.group()
-        if written.count(":") < 2 or written.strip(":") == "" or covering(spans, match.start()):
+    for start, end in ipv6_spans(scope.rf.text):
+        written = scope.rf.text[start:end]
+        if written.count(":") < 2 or written.strip(":") == "" or covering(spans, start):
             continue
         try:
             address = ipaddress.IPv6Address(written)
         except ValueError:
             continue
-        defanged = scope.rf.defanged(match.start(), match.end())
-        yield Hit(K.IPV6, str(address), match.start(), match.end(), defanged, _v6_reason(scope, address))
+        defanged = scope.rf.defanged(start, end)
+        yield Hit(K.IPV6, str(address), start, end, defanged, _v6_reason(scope, address))
 
 
 def _v6_reason(scope: Scope, address: ipaddress.IPv6Address) -> str:

@@ -9,33 +9,53 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from huntbrief.stages.ioc_artifacts import scan_asns, scan_file_names, scan_paths, scan_registry
 from huntbrief.stages.ioc_hosts import scan_domains, scan_emails, scan_ipv4, scan_ipv6, scan_urls
 from huntbrief.stages.ioc_scope import Hit, K, Scope, Span, covering
+from huntbrief.stages.ioc_wallets import scan_wallets
 
-_HEX = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{32,}+(?![0-9A-Za-z])")
+_HEX = re.compile(r"[0-9A-Fa-f](?<![0-9A-Za-z].)[0-9A-Fa-f]{31,}+(?![0-9A-Za-z])")
 _CVE = re.compile(r"[Cc][Vv][Ee](?<![\w-]...)[-‐‑–—_ ]?(?P<year>\d{4})[-‐‑–—_](?P<seq>\d{4,7})(?!\d)")
 _HASH_KINDS = {32: K.MD5, 40: K.SHA1, 64: K.SHA256, 128: K.SHA512}
-_ORDER = {kind: index for index, kind in enumerate((K.URL, K.EMAIL, K.CIDR, K.IPV4, K.IPV6, K.DOMAIN))}
+_ORDER = {
+    kind: index
+    for index, kind in enumerate(
+        (K.URL, K.EMAIL, K.REGISTRY_KEY, K.FILE_PATH, K.CIDR, K.IPV4, K.IPV6, K.DOMAIN, K.FILE_NAME)
+    )
+}
+_CLAIMS = (K.URL, K.EMAIL, K.REGISTRY_KEY, K.FILE_PATH)
 
 
 def scan(scope: Scope) -> list[Hit]:
     """All candidate hits of every kind, sorted by position (a URL before the host taken from it)."""
     hits = scan_urls(scope)
     spans = _spans_of(scope, hits)
-    for scanner in (scan_emails, scan_ipv4, scan_domains):
+    for scanner in (scan_emails, scan_registry, scan_paths, scan_ipv4, scan_domains):
         found = list(scanner(scope, spans))
-        spans = sorted(spans + _spans_of(scope, found))
+        spans = _merge(spans, _spans_of(scope, found))
         hits += found
-    hits += scan_ipv6(scope, spans)
-    hits += scan_hashes(scope, spans)
-    hits += scan_cves(scope, spans)
+    for extra in (scan_ipv6, scan_hashes, scan_cves, scan_file_names, scan_asns, scan_wallets):
+        hits += extra(scope, spans)
     return sorted(hits, key=lambda hit: (hit.start, _ORDER.get(hit.kind, len(_ORDER))))
 
 
 def _spans_of(scope: Scope, hits: list[Hit]) -> list[Span]:
     text = scope.rf.text
-    claims = (K.URL, K.EMAIL)
-    return sorted((h.start, h.end, scope.is_lookup(text[h.start : h.end])) for h in hits if h.kind in claims)
+    return sorted(
+        (h.start, h.end, h.kind is K.URL and scope.is_lookup(text[h.start : h.end]))
+        for h in hits
+        if h.kind in _CLAIMS
+    )
+
+
+def _merge(old: list[Span], new: list[Span]) -> list[Span]:
+    """Claimed spans, sorted, with any span inside an earlier claim dropped (keeps them disjoint)."""
+    merged: list[Span] = []
+    for span in sorted(old + new):
+        if merged and span[0] < merged[-1][1]:
+            continue
+        merged.append(span)
+    return merged
 
 
 def scan_hashes(scope: Scope, spans: list[Span]) -> Iterator[Hit]:

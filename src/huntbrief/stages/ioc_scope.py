@@ -7,17 +7,22 @@ section, is this host benign, is this address routable).
 from __future__ import annotations
 
 import ipaddress
+import re
 import sys
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
-from huntbrief.catalog.noise import NoiseLists
+from huntbrief.catalog.noise import NoiseLists, Phrases
 from huntbrief.model import IndicatorKind
 from huntbrief.stages.refang import Refanged
 
 K = IndicatorKind
 Span = tuple[int, int, bool]  # (start, end, a hash-lookup link whose hashes count)
 TRAILING = ".,;:!?*'\"…"
+_GAP_WORD = re.compile(r"[A-Za-z][\w'’-]*")
+_GAP_JUNK = re.compile(r"[\s\"'“”‘’(]*")
+LEGITIMATE = "the legitimate site an actor imitates or malware probes (context, not an indicator)"
+_HOST = re.compile(r"(?<![\w.@/\\-])[a-z0-9][a-z0-9-]*+(?:\.[a-z0-9-]++)++")
 _SPECIAL_V4 = (
     (ipaddress.ip_network("192.0.2.0/24"), "documentation range"),
     (ipaddress.ip_network("198.51.100.0/24"), "documentation range"),
@@ -49,10 +54,10 @@ class Scope:
     sections: tuple[tuple[int, int], ...]
     references: tuple[tuple[int, int], ...]
     cve_years: tuple[int, int]
-    label_at: tuple[int, ...] = ()  # offsets of indicator labels ("C2", "SHA256", "domain", ...)
-    domain_label_at: tuple[int, ...] = ()  # offsets of host labels ("domain", "C2", "host", ...)
+    lowered: str = ""  # rf.text lower-cased (same offsets), where labels are looked up
     memo: dict[str, tuple[str, str]] = field(default_factory=dict, compare=False, repr=False)
     verdicts: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict, compare=False, repr=False)
+    sets: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
 
     def in_section(self, pos: int) -> bool:
         """True when `pos` lies in an indicator section (IOC heading up to the next heading)."""
@@ -62,18 +67,23 @@ class Scope:
         """True when `pos` lies in a references / sources list."""
         return _inside(self.references, pos)
 
-    def near(self, positions: tuple[int, ...], start: int, end: int, reach: int = 150) -> bool:
-        """True when one of `positions` is on the line of [start, end), within `reach` chars, outside it."""
+    def near(self, labels: Phrases, start: int, end: int, reach: int = 150) -> bool:
+        """True when one of `labels` starts on the line of [start, end), within `reach` chars, outside it.
+
+        Looked up in that window only, so the cost follows the candidates, not the article's length.
+        """
         text = self.rf.text
         left = max(text.rfind("\n", max(0, start - reach), start) + 1, start - reach, 0)
         right = text.find("\n", end, end + reach)
         right = min(end + reach, len(text)) if right == -1 else right
-        index = bisect_left(positions, left)
-        while index < len(positions) and positions[index] < right:
-            if not start <= positions[index] < end:
-                return True
-            index += 1
-        return False
+        return any(not start <= at < end for at in labels.starts(self.lowered, left, right))
+
+    def alone(self) -> frozenset[str]:
+        """Every lower-case host-shaped token of the text (recorded by the domain scan, else computed)."""
+        found = self.sets.get("alone")
+        if found is None:
+            found = self.sets["alone"] = frozenset(m.group() for m in _HOST.finditer(self.lowered))
+        return found
 
     def is_own(self, registrable: str) -> bool:
         """True when a registrable domain is the article's own site (its URL, or the publisher's name)."""
@@ -94,6 +104,42 @@ class Scope:
         bare = (raw.partition("://")[2] or raw).lower()
         bare = bare[4:] if bare.startswith("www.") else bare
         return any(bare.startswith(prefix) for prefix in self.noise.hash_lookup_urls)
+
+
+def legitimate_context(scope: Scope, start: int) -> bool:
+    """True when a legitimate-site cue governs the host at `start` ("lookalike of the legitimate site X").
+
+    Only site nouns, articles and capitalised names may sit between cue and host; a compromise
+    word just before the cue ("compromised legitimate website X") cancels it.
+    """
+    text = scope.rf.text
+    for cue in scope.noise.legitimate_cues.starts(scope.lowered, max(0, start - 80), start):
+        gap = text[cue:start]
+        words = gap.split()
+        if "\n" in gap or not words:
+            continue
+        if _gap_ok(scope, words[1:]) and word_before(text, cue) not in scope.noise.compromise_words:
+            return True
+    return False
+
+
+def _gap_ok(scope: Scope, words: list[str]) -> bool:
+    """True when every word between cue and host is a site noun or a name (cue words themselves skipped)."""
+    for raw in words:
+        word = _GAP_JUNK.sub("", raw)
+        if not word:
+            continue
+        if not _GAP_WORD.fullmatch(word):
+            return False
+        low = word.lower()
+        if low not in scope.noise.site_nouns and not word[0].isupper() and low not in _CUE_TAIL:
+            return False
+    return True
+
+
+_CUE_TAIL = frozenset(
+    ("as", "of", "to", "be", "against", "by", "contacting", "check", "checks", "connectivity")
+)
 
 
 def word_before(text: str, start: int) -> str:

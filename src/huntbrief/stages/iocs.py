@@ -8,11 +8,13 @@ is returned in `IocFindings.suppressed` with its reason.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from huntbrief.catalog.noise import NoiseLists, Phrases
 from huntbrief.model import Article, Confidence, Indicator, IndicatorKind, IocFindings, Suppressed
+from huntbrief.stages.ioc_html import html_blocks
 from huntbrief.stages.ioc_scan import scan
-from huntbrief.stages.ioc_scope import Hit, Scope
+from huntbrief.stages.ioc_scope import LEGITIMATE, Hit, Scope
 from huntbrief.stages.refang import Refanged, defang_email, defang_host, defang_url, refang, url_host
 
 _MD_HEADING = re.compile(r"#{1,6}[ \t]+(?P<title>.*)")
@@ -20,57 +22,99 @@ _BOLD_LINE = re.compile(r"\*\*(?P<title>[^*]{1,80})\*\*:?[ \t]*")
 _SETEXT = re.compile(r"(?:={3,}|-{3,})[ \t]*")
 _SPACES = re.compile(r"\s+")
 _EVIDENCE_CHARS = 300
+Heading = tuple[int, int, str, bool]  # (offset, level, title, is a plain line)
 
 
 def find_indicators(article: Article, noise: NoiseLists) -> IocFindings:
-    """Indicators found in `article.text` (refanged, validated, noise removed) and the rejected candidates.
+    """Indicators in `article.text` and its HTML blocks (refanged, validated, noise removed), plus rejects.
 
-    Pure: no I/O or clock. Output is deduplicated by (kind, value) in order of first occurrence.
+    Pure: no I/O or clock. Deduplicated by (kind, value): text findings first, in order of first
+    occurrence, then those only the HTML's tables, <pre> and <code> blocks hold.
     """
-    rf = refang(article.text)
-    lowered = rf.text.lower()
+    found = scan_text(article.text, article, noise)
+    blocks = html_blocks(article.html) if article.html else ""
+    if not blocks:
+        return found
+    return merge_findings(found, scan_text(blocks, article, noise))
+
+
+def scan_text(text: str, article: Article, noise: NoiseLists) -> IocFindings:
+    """Indicators in one text of `article` (its analysis text, or text rendered from its HTML)."""
+    rf = refang(text)
+    marks = headings(rf.text)
     scope = Scope(
         rf=rf,
         noise=noise,
         own_domains=_own_domains(article, noise),
         own_label=re.sub(r"[^a-z0-9]", "", article.source.lower()),
-        sections=heading_sections(rf.text, noise.ioc_headings, noise.section_end_headings),
-        references=heading_sections(rf.text, noise.reference_headings, noise.section_end_headings),
+        sections=heading_sections(rf.text, noise.ioc_headings, noise.section_end_headings, marks),
+        references=heading_sections(rf.text, noise.reference_headings, noise.section_end_headings, marks),
         cve_years=_cve_years(article, noise),
-        label_at=tuple(noise.ioc_labels.starts(lowered)),
-        domain_label_at=tuple(noise.domain_labels.starts(lowered)),
+        lowered=rf.text.lower(),
     )
     return _assemble(scan(scope), scope)
 
 
-def heading_sections(text: str, opener: Phrases, closer: Phrases) -> tuple[tuple[int, int], ...]:
+def merge_findings(first: IocFindings, extra: IocFindings) -> IocFindings:
+    """`first` plus the indicators only `extra` has; a value `first` judged legitimate stays out.
+
+    A value found in both keeps the higher confidence and `first`'s evidence.
+    """
+    legitimate = {(s.kind, s.value) for s in first.suppressed if s.reason == LEGITIMATE}
+    extra_by_key = {(i.kind, i.value): i for i in extra.indicators}
+    kept = [
+        replace(i, confidence=Confidence.HIGH)
+        if extra_by_key.get((i.kind, i.value), i).confidence is Confidence.HIGH
+        else i
+        for i in first.indicators
+    ]
+    seen = {(i.kind, i.value) for i in kept}
+    kept += [i for key, i in extra_by_key.items() if key not in seen and key not in legitimate]
+    seen = {(i.kind, i.value) for i in kept}
+    rejected = {(s.kind, s.value): s for s in (*first.suppressed, *extra.suppressed)}
+    return IocFindings(
+        indicators=tuple(kept), suppressed=tuple(s for key, s in rejected.items() if key not in seen)
+    )
+
+
+def heading_sections(
+    text: str, opener: Phrases, closer: Phrases, marks: list[Heading] | None = None
+) -> tuple[tuple[int, int], ...]:
     """Spans of `text` under headings matching `opener` ("Indicators of Compromise", "References", ...).
 
     A span ends at the next heading of the same or a higher level that does not match `opener`;
     a plain line counts as a heading only when short and matching `opener`, or exactly a `closer`.
+    `marks` are `headings(text)` when the caller already has them.
     """
     spans: list[tuple[int, int]] = []
-    lines = text.split("\n")
     open_at: int | None = None
-    open_level = offset = 0
-    for index, line in enumerate(lines):
-        heading = _heading(line, lines[index + 1] if index + 1 < len(lines) else "")
-        if heading is not None:
-            level, title, plain = heading
-            opens = opener.found_in(title)
-            if plain and not opens and not closer.is_whole(title):
-                level = 99  # an ordinary short line, not a heading
-            if open_at is not None and level <= open_level and not opens:
-                spans.append((open_at, offset))
-                open_at = None
-            if opens:
-                open_at, open_level = (
-                    (offset, level) if open_at is None else (open_at, min(open_level, level))
-                )
-        offset += len(line) + 1
+    open_level = 0
+    for offset, level, title, plain in headings(text) if marks is None else marks:
+        opens = opener.found_in(title)
+        if plain and not opens and not closer.is_whole(title):
+            level = 99  # an ordinary short line, not a heading
+        if open_at is not None and level <= open_level and not opens:
+            spans.append((open_at, offset))
+            open_at = None
+        if opens:
+            open_at, open_level = (offset, level) if open_at is None else (open_at, min(open_level, level))
     if open_at is not None:
         spans.append((open_at, len(text)))
     return tuple(spans)
+
+
+def headings(text: str) -> list[Heading]:
+    """(offset, level, title, is a plain line) of every line of `text` that may be a heading."""
+    found: list[Heading] = []
+    lines = text.split("\n")
+    offset = 0
+    for index, line in enumerate(lines):
+        if len(line) <= 120 and line.strip():
+            heading = _heading(line, lines[index + 1] if index + 1 < len(lines) else "")
+            if heading is not None:
+                found.append((offset, *heading))
+        offset += len(line) + 1
+    return found
 
 
 def _heading(line: str, following: str) -> tuple[int, str, bool] | None:
@@ -105,8 +149,12 @@ def _assemble(hits: list[Hit], scope: Scope) -> IocFindings:
     first: dict[tuple[IndicatorKind, str], Hit] = {}
     high: set[tuple[IndicatorKind, str]] = set()
     rejected: dict[tuple[IndicatorKind, str], str] = {}
+    legitimate = {(h.kind, h.value) for h in hits if h.reason == LEGITIMATE}
     for hit in hits:
         key = (hit.kind, hit.value)
+        if key in legitimate:
+            rejected.setdefault(key, LEGITIMATE)
+            continue
         if hit.reason:
             rejected.setdefault(key, hit.reason)
             continue
@@ -133,7 +181,9 @@ def _assemble(hits: list[Hit], scope: Scope) -> IocFindings:
 
 def _presented(scope: Scope, hit: Hit) -> bool:
     """True when the author presents the hit as an indicator: defanged, in an IOC section, or labelled."""
-    return hit.defanged or scope.in_section(hit.start) or scope.near(scope.label_at, hit.start, hit.end)
+    return (
+        hit.defanged or scope.in_section(hit.start) or scope.near(scope.noise.ioc_labels, hit.start, hit.end)
+    )
 
 
 def display_form(kind: IndicatorKind, value: str) -> str:

@@ -11,19 +11,31 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-# One alternation; every branch starts with a literal character (so re can skip ahead fast) and is
-# bounded (no backtracking). Look-behinds come after the first character for the same reason.
-_DEFANG = re.compile(
-    r"""
-    (?P<scheme>(?:hxxp|hXXp|h\*\*p|hxtp|fxp)(?P<tls>[sS]?)(?=[ ]?(?:\[:\]|\[://\]|:)))
-  | (?P<sep>\[:(?P<slashes>//)?\])
-  | (?P<dot>[\[({][ ]?(?:\.|dot|DOT|Dot)[ ]?[\])}])
-  | (?P<at>[\[({][ ]?(?:@|at|AT|At)[ ]?[\])}])
-  | (?P<bsdot>\\\.(?<=\w\\\.)(?=\w))
-  | (?P<half>(?:\.\]|\[\.)(?<=[A-Za-z0-9]..)(?=[A-Za-z0-9]))
-  | (?P<escape>\\_)
-    """,
-    re.VERBOSE,
+# Branches of one alternation; each starts with a literal character (so re can skip ahead fast) and
+# is bounded (no backtracking). Look-behinds come after the first character for the same reason.
+# A branch starting with a common letter runs only when one of its trigger substrings occurs.
+_BRANCHES = (
+    (
+        r"(?P<scheme>(?:hxxp|hXXp|h\*\*p|hxtp|fxp)(?P<tls>[sS]?)(?=[ ]?(?:\[:\]|\[://\]|:)))",
+        ("xxp", "XXp", "**p", "xtp", "fxp"),
+    ),
+    (r"(?P<sep>\[:(?P<slashes>//)?\])", ()),
+    (r"(?P<dot>[\[({][ ]?(?:\.|dot|DOT|Dot)[ ]?[\])}])", ()),
+    (r"(?P<at>[\[({][ ]?(?:@|at|AT|At)[ ]?[\])}])", ()),
+    (r"(?P<bsdot>\\\.(?<=\w\\\.)(?=\w))", ()),
+    (r"(?P<half>(?:\.\]|\[\.)(?<=[A-Za-z0-9]..)(?=[A-Za-z0-9]))", ()),
+    (r"(?P<escape>\\_)", ()),
+)
+_GROUPS = ("scheme", "tls", "sep", "slashes", "dot", "at", "bsdot", "half", "escape")
+# each branch alone, followed by never-matching copies of the other groups so every name exists
+_COMPILED = tuple(
+    (
+        re.compile(
+            branch + "".join(f"(?:(?P<{name}>(?!)))?" for name in _GROUPS if f"<{name}>" not in branch)
+        ),
+        triggers,
+    )
+    for branch, triggers in _BRANCHES
 )
 _SCHEMES = {"hxxp": "http", "h**p": "http", "hxtp": "http", "fxp": "ftp"}
 _DISPLAY_SCHEMES = {"http": "hxxp", "https": "hxxps", "ftp": "fxp"}
@@ -58,7 +70,7 @@ def refang(text: str) -> Refanged:
     defangs: list[int] = []
     last = 0
     out = 0
-    for match in _DEFANG.finditer(text):
+    for match in _matches(text):
         if match.group("scheme") and match.start() and text[match.start() - 1].isalnum():
             continue  # "xhxxp:" is a word, not a defanged scheme
         replacement, is_defang = _replacement(match)
@@ -78,6 +90,19 @@ def refang(text: str) -> Refanged:
     return Refanged("".join(pieces), text, tuple(anchors), tuple(deltas), tuple(defangs))
 
 
+def _matches(text: str) -> list[re.Match[str]]:
+    """Matches of every branch whose triggers occur in `text`, by position (earlier branch first on ties).
+
+    Each branch runs on its own so that its literal first character lets re skip ahead fast.
+    """
+    found: list[tuple[int, int, re.Match[str]]] = []
+    for index, (pattern, triggers) in enumerate(_COMPILED):
+        if not triggers or any(trigger in text for trigger in triggers):
+            found += ((match.start(), index, match) for match in pattern.finditer(text))
+    found.sort(key=lambda item: item[:2])
+    return [match for _, _, match in found]
+
+
 def _spaced(text: str, match: re.Match[str]) -> tuple[int, int]:
     """The span to replace: a spaced-out "evil [ . ] com" also swallows the spaces around the brackets."""
     start, end = match.start(), match.end()
@@ -95,7 +120,7 @@ def _replacement(match: re.Match[str]) -> tuple[str, bool]:
         return _SCHEMES.get(word, "http") + match.group("tls").lower(), True
     if match.group("sep") is not None:
         return (":" + (match.group("slashes") or "")), True
-    if match.group("dot") is not None or match.group("bsdot") is not None or match.group("half") is not None:
+    if any(match.group(name) is not None for name in ("dot", "bsdot", "half")):
         return ".", True
     if match.group("at") is not None:
         return "@", True
