@@ -29,7 +29,12 @@ DEFAULT_DATA = REPO.parent / "shared" / "data"
 _CITATION = re.compile(r"\(Citation:[^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\((https?://attack\.mitre\.org/([a-z]+)/[^)]*)\)")
 _MASK = {"software": "the malware", "groups": "the actor", "campaigns": "the campaign"}
-_ENTITY_WORD = {"intrusion-set": "the actor", "malware": "the malware", "tool": "the tool", "campaign": "the campaign"}
+_ENTITY_WORD = {
+    "intrusion-set": "the actor",
+    "malware": "the malware",
+    "tool": "the tool",
+    "campaign": "the campaign",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +91,9 @@ def load_corpus(data: Path = DEFAULT_DATA, with_procedures: bool = True) -> Corp
     return Corpus([*tram_docs, *anno_docs], general, tram_labels, anno_labels)
 
 
-def _tram_documents(root: Path, resolve: Callable[[str], str | None]) -> tuple[list[Document], frozenset[str]]:
+def _tram_documents(
+    root: Path, resolve: Callable[[str], str | None]
+) -> tuple[list[Document], frozenset[str]]:
     single = json.loads((root / "single_label.train.json").read_text(encoding="utf-8"))
     by_title: dict[str, list[Example]] = {}
     for row in single:
@@ -161,7 +168,9 @@ def _annoctr_documents(root: Path, resolve: Callable[[str], str | None]) -> list
         text = path.read_text(encoding="utf-8")
         mentions = root / "linking_mitre_only" / f"{path.stem}.json"
         spans: list[tuple[int, int, str]] = []
-        rows = [json.loads(line) for line in mentions.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows = [
+            json.loads(line) for line in mentions.read_text(encoding="utf-8").splitlines() if line.strip()
+        ]
         for row in rows:
             if row.get("entity_type") != "TECHNIQUE":
                 continue
@@ -178,7 +187,9 @@ def _annoctr_documents(root: Path, resolve: Callable[[str], str | None]) -> list
             if at != -1:
                 spans.append((at, at + length, label))
         gold = frozenset(s[2] for s in spans)
-        docs.append(Document(path.stem, "annoctr", text, gold, list(labelled_sentences(text, spans, "annoctr"))))
+        docs.append(
+            Document(path.stem, "annoctr", text, gold, list(labelled_sentences(text, spans, "annoctr")))
+        )
     return docs
 
 
@@ -207,7 +218,14 @@ def procedure_examples(bundle_path: Path, resolve: Callable[[str], str | None]) 
         target, source = by_id.get(rel.get("target_ref", "")), by_id.get(rel.get("source_ref", ""))
         if not target or target.get("type") != "attack-pattern" or not source or not rel.get("description"):
             continue
-        ext = next((r["external_id"] for r in target.get("external_references", ()) if r.get("source_name") == "mitre-attack"), None)
+        ext = next(
+            (
+                r["external_id"]
+                for r in target.get("external_references", ())
+                if r.get("source_name") == "mitre-attack"
+            ),
+            None,
+        )
         label = resolve(ext) if ext else None
         if label:
             yield Example(_masked(rel["description"], source), frozenset({label}), "procedure")

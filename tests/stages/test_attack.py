@@ -11,8 +11,9 @@ import pytest
 from huntbrief.catalog.attack import AttackCatalog, load_attack_catalog
 from huntbrief.catalog.killchain import KillChainMapping, load_kill_chain
 from huntbrief.catalog.technique_aliases import TechniqueAliases, load_technique_aliases
+from huntbrief.catalog.technique_model import TechniqueModel, load_technique_model
 from huntbrief.model import Article, TechniqueHit
-from huntbrief.stages.attack import infer_techniques, kill_chain_phases
+from huntbrief.stages.attack import MODEL, infer_techniques, kill_chain_phases
 
 PARTNERSHIP = """\
 Trend Micro launches Cloud One Open Source Security powered by Snyk
@@ -38,6 +39,11 @@ def catalog() -> AttackCatalog:
 @pytest.fixture(scope="module")
 def aliases(catalog: AttackCatalog) -> TechniqueAliases:
     return load_technique_aliases(catalog)
+
+
+@pytest.fixture(scope="module")
+def model(catalog: AttackCatalog) -> TechniqueModel:
+    return load_technique_model(catalog)
 
 
 @pytest.fixture(scope="module")
@@ -231,6 +237,83 @@ def test_inference_does_not_mutate_or_depend_on_call_order(
     first = infer_techniques(article, catalog, aliases)
     infer_techniques(_article(PARTNERSHIP), catalog, aliases)
     assert infer_techniques(article, catalog, aliases) == first
+
+
+# --- with the learned layer (the packaged model) ------------------------------------------------
+
+
+def _learned(
+    catalog: AttackCatalog, aliases: TechniqueAliases, model: TechniqueModel, text: str, **kw: frozenset[str]
+) -> dict[str, TechniqueHit]:
+    return {hit.id: hit for hit in infer_techniques(_article(text), catalog, aliases, model, **kw)}
+
+
+def test_partnership_text_tags_nothing_even_by_the_model_alone(
+    catalog: AttackCatalog, aliases: TechniqueAliases, model: TechniqueModel
+) -> None:
+    title, _, body = PARTNERSHIP.partition("\n\n")
+    assert infer_techniques(_article(body, title), catalog, aliases, model) == ()
+    only_model = frozenset({MODEL})
+    assert infer_techniques(_article(body, title), catalog, aliases, model, layers=only_model) == ()
+
+
+def test_model_finds_the_service_from_the_sc_exe_paragraph(
+    catalog: AttackCatalog, aliases: TechniqueAliases, model: TechniqueModel
+) -> None:
+    text = (
+        "The operators copied their loader to the public user profile. "
+        f"{SC_SENTENCE} The service started the implant at every boot."
+    )
+    service = _learned(catalog, aliases, model, text)["T1543.003"]
+    assert service.evidence[0] == SC_SENTENCE
+    assert 0.5 <= service.confidence <= aliases.confidence.max_inferred
+    learned_only = _learned(catalog, aliases, model, text, layers=frozenset({MODEL}))
+    assert "T1543.003" in learned_only
+
+
+def test_behaviour_sentence_beats_a_bare_mapping_row_as_evidence(
+    catalog: AttackCatalog, aliases: TechniqueAliases, model: TechniqueModel
+) -> None:
+    behaviour = "The loader launched powershell.exe -nop -w hidden -enc to download the second stage."
+    text = f"T1059.001 – PowerShell\n\n{behaviour}"
+    hit = _learned(catalog, aliases, model, text)["T1059.001"]
+    assert hit.evidence == (behaviour, "T1059.001 – PowerShell")
+    assert hit.confidence == pytest.approx(aliases.confidence.explicit)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The actor did not use PowerShell to download the payload.",
+        "The malware never creates a scheduled task for persistence.",
+    ],
+)
+def test_model_respects_negation(
+    catalog: AttackCatalog, aliases: TechniqueAliases, model: TechniqueModel, text: str
+) -> None:
+    hits = _learned(catalog, aliases, model, text)
+    assert not {"T1059.001", "T1053.005", "T1053"} & set(hits)
+
+
+def test_model_reports_a_parent_without_specific_evidence(
+    catalog: AttackCatalog, aliases: TechniqueAliases, model: TechniqueModel
+) -> None:
+    sentence = "The backdoor establishes persistence by creating a new service."
+    generic = _learned(catalog, aliases, model, sentence)
+    assert "T1543" in generic or "T1543.003" in generic
+    specific = _learned(
+        catalog, aliases, model, "The backdoor created the scheduled task with schtasks /create /sc minute."
+    )
+    assert "T1053.005" in specific and "T1053" not in specific
+
+
+def test_model_output_is_deterministic_and_bounded(
+    catalog: AttackCatalog, aliases: TechniqueAliases, model: TechniqueModel
+) -> None:
+    article = _article(f"{SC_SENTENCE} The implant beacons to its C2 server over HTTPS every minute.")
+    first = infer_techniques(article, catalog, aliases, model)
+    assert first == infer_techniques(article, catalog, aliases, model)
+    assert first and all(0.0 < hit.confidence <= 1.0 and hit.evidence for hit in first)
 
 
 # --- kill chain -----------------------------------------------------------------------------------

@@ -2,19 +2,24 @@
 
 Loaded from the compact JSON that `scripts/build_attack.py` generates, or from a full STIX
 bundle converted on the fly by `compact_from_stix` (the same function the script uses).
+`huntbrief attack update` writes a newer catalogue into the user data directory; the loader
+prefers that copy over the packaged one unless it is older or damaged.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
+
+from platformdirs import user_data_dir
 
 from huntbrief.catalog.attack_stix import compact_from_stix
 from huntbrief.errors import CatalogError
@@ -25,11 +30,14 @@ __all__ = [
     "Tactic",
     "Technique",
     "compact_from_stix",
+    "default_user_path",
     "load_attack_catalog",
     "render_compact",
 ]
 
 PACKAGED_NAME = "attack-enterprise.json"
+USER_FILE = "attack-enterprise.json"
+log = logging.getLogger(__name__)
 _TECHNIQUE_ID = re.compile(r"^T\d{4}(?:\.\d{3})?$")
 _T = TypeVar("_T")
 
@@ -83,6 +91,7 @@ class AttackCatalog:
     revoked: Mapping[str, str]
     groups: Mapping[str, NamedEntity]
     software: Mapping[str, NamedEntity]
+    location: str = field(default="", compare=False)  # the file it was loaded from (not part of equality)
 
     def resolve(self, tid: str) -> str | None:
         """The current technique ID for `tid` (any case, revoked IDs followed), or None if unknown."""
@@ -120,19 +129,44 @@ def render_compact(compact: Mapping[str, Any]) -> str:
     return json.dumps(compact, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
 
 
-def load_attack_catalog(path: Path | None = None) -> AttackCatalog:
-    """Load the packaged catalogue (path None, cached) or a compact JSON / STIX bundle file.
+def default_user_path() -> Path:
+    """Where `huntbrief attack update` keeps a newer catalogue (the platform's user data directory)."""
+    return Path(user_data_dir("huntbrief", appauthor=False)) / USER_FILE
 
-    Raises CatalogError naming the file when it is missing, unreadable or malformed.
+
+def load_attack_catalog(path: Path | None = None) -> AttackCatalog:
+    """Load a compact JSON / STIX bundle file, or (path None) the catalogue in use, cached.
+
+    The catalogue in use is the user's updated copy when it is valid and not older than the packaged
+    one, else the packaged one. Raises CatalogError naming a given file that is unreadable or malformed.
     """
     if path is None:
-        return _load_packaged()
+        user = default_user_path()
+        if not user.is_file():
+            return _load_packaged()
+        return _load_preferred(str(user), user.stat().st_mtime_ns)
     location = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise CatalogError(f"cannot read ATT&CK catalogue: {exc}", location=location) from exc
     return catalog_from_text(text, location)
+
+
+@lru_cache(maxsize=2)
+def _load_preferred(user_path: str, _mtime_ns: int) -> AttackCatalog:
+    packaged = _load_packaged()
+    try:
+        user = load_attack_catalog(Path(user_path))
+    except CatalogError as exc:
+        log.warning("ignoring the updated ATT&CK catalogue (%s); run `huntbrief attack update` again", exc)
+        return packaged
+    return user if version_key(user.version) >= version_key(packaged.version) else packaged
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """A comparable key for an ATT&CK version such as "18.1" (non-numeric parts count as 0)."""
+    return tuple(int(part) if part.isdigit() else 0 for part in re.split(r"[.\-]", version.lstrip("vV")))
 
 
 @lru_cache(maxsize=1)
@@ -185,6 +219,7 @@ def catalog_from_compact(data: Mapping[str, Any], location: str) -> AttackCatalo
         revoked=MappingProxyType(dict(revoked)),
         groups=_entities(data, "groups", location),
         software=_entities(data, "software", location),
+        location=location,
     )
 
 

@@ -1,69 +1,150 @@
-"""Infer ATT&CK techniques from an article's text with a rule layer, and order kill-chain phases.
+"""Infer ATT&CK techniques from an article's text, and order kill-chain phases.
 
-Three layers, strongest first: technique IDs written in the text, curated behaviour phrases
-(`technique_aliases.yaml`), and exact multi-word technique names. Sentences that are product or
-marketing talk, and clauses that deny or only hypothesise a behaviour, are not evidence. Pure and
-linear in the length of the text: every regex was compiled once when the aliases were loaded.
+Four layers: technique IDs written in the text, curated behaviour phrases (`technique_aliases.yaml`),
+exact technique names, and a learned sentence model (`technique-model.bin.gz`). Marketing sentences
+and clauses that deny or only hypothesise a behaviour are evidence for no layer. A sub-technique is
+reported only on evidence specific to it; otherwise its parent. Pure; never reads anything but its
+arguments.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from itertools import accumulate
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from huntbrief.catalog.attack import AttackCatalog
 from huntbrief.catalog.killchain import KillChainMapping
-from huntbrief.catalog.technique_aliases import ContextCues, PhraseRule, TechniqueAliases
+from huntbrief.catalog.technique_aliases import TechniqueAliases
+from huntbrief.catalog.technique_model import TechniqueModel
 from huntbrief.model import Article, TechniqueHit
+from huntbrief.stages.attack_model import sentence_probabilities
+from huntbrief.stages.attack_rules import EXPLICIT, NAME, PHRASE, counting_text, rule_matches
 from huntbrief.stages.text import split_sentences
 
-EXPLICIT, PHRASE, NAME = 3, 2, 1  # evidence layers; a higher number is stronger evidence
+MODEL = "model"
+ALL_LAYERS = frozenset({EXPLICIT, PHRASE, NAME, MODEL})
 MAX_EVIDENCE = 3
 MAX_EVIDENCE_CHARS = 400
-_Match = tuple[str, int, int, int]  # technique ID, layer, start and end offsets in the sentence
+# How strongly one sentence shows a technique, per layer (the model's is its probability). A bare
+# mapping-table row ("T1059.001 PowerShell") names a technique but shows no behaviour.
+_STRENGTH = {EXPLICIT: 1.0, PHRASE: 0.8, NAME: 0.6}
+_BARE_STRENGTH = 0.3
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Support:
-    """One sentence supporting one technique through one layer."""
+    """What the whole article says for one technique: per-sentence strength and the layers seen."""
 
-    layer: int
-    index: int
+    strength: dict[int, float] = field(default_factory=dict)
+    layers: set[str] = field(default_factory=set)
+    best_probability: float = 0.0
+    probabilities: list[float] = field(default_factory=list)
+    bare: set[int] = field(default_factory=set)  # sentences that only name the technique (table rows)
+
+    def add(self, index: int, strength: float) -> None:
+        if index in self.bare:
+            strength = min(strength, _BARE_STRENGTH)
+        self.strength[index] = max(strength, self.strength.get(index, 0.0))
 
 
 def infer_techniques(
-    article: Article, catalog: AttackCatalog, aliases: TechniqueAliases
+    article: Article,
+    catalog: AttackCatalog,
+    aliases: TechniqueAliases,
+    model: TechniqueModel | None = None,
+    *,
+    layers: frozenset[str] = ALL_LAYERS,
 ) -> tuple[TechniqueHit, ...]:
     """Techniques the article's title and text give evidence for, by confidence desc then ID.
 
-    Confidence (0-1) grows with the evidence layer and the number of supporting sentences;
-    evidence holds up to three sentences, strongest first. Never reads anything but its arguments.
+    Confidence (0-1) grows with the layer and the number of supporting sentences; evidence holds up
+    to three sentences, strongest first. Without `model` only the rule layers run.
     """
     sentences = _sentences(article)
-    rules_by_sentence = _candidate_rules(sentences, aliases.phrases)
-    support: dict[str, dict[int, int]] = {}
-    for index, sentence in enumerate(sentences):
-        for tid, layer in _sentence_evidence(sentence, rules_by_sentence.get(index, ()), catalog, aliases):
-            by_sentence = support.setdefault(tid, {})
-            by_sentence[index] = max(layer, by_sentence.get(index, 0))
-    hits = []
-    for tid, by_sentence in _drop_implied_parents(support, catalog).items():
-        technique = catalog.techniques[tid]
-        supports = sorted(
-            (_Support(layer, i) for i, layer in by_sentence.items()), key=lambda s: (-s.layer, s.index)
-        )
-        hits.append(
-            TechniqueHit(
-                id=tid,
-                name=technique.name,
-                tactics=technique.tactics,
-                confidence=_confidence(supports, aliases),
-                evidence=tuple(_clip(sentences[s.index]) for s in supports[:MAX_EVIDENCE]),
-            )
-        )
+    support: dict[str, _Support] = {}
+    for index, matches in rule_matches(sentences, catalog, aliases, layers).items():
+        for match in matches:
+            entry = support.setdefault(match.technique, _Support())
+            entry.layers.add(match.layer)
+            if match.bare:
+                entry.bare.add(index)
+            entry.add(index, _STRENGTH[match.layer])
+    if model is not None and MODEL in layers:
+        _model_support(sentences, aliases, model, catalog, support)
+    reported = _reported(support, catalog)
+    hits = [_hit(tid, support[tid], sentences, catalog, aliases) for tid in reported]
     return tuple(sorted(hits, key=lambda h: (-h.confidence, h.id)))
+
+
+def _model_support(
+    sentences: Sequence[str],
+    aliases: TechniqueAliases,
+    model: TechniqueModel,
+    catalog: AttackCatalog,
+    support: dict[str, _Support],
+) -> None:
+    """Add the learned layer's per-sentence probabilities (counting clauses only) to `support`."""
+    floor = model.sentence_threshold
+    for index, sentence in enumerate(sentences):
+        text = counting_text(sentence, aliases.context)
+        if not text:
+            continue
+        for label, probability in sentence_probabilities(text, model, floor).items():
+            tid = model.labels[label]
+            if tid not in catalog.techniques:
+                continue
+            entry = support.setdefault(tid, _Support())
+            entry.add(index, probability)
+            entry.probabilities.append(probability)
+            entry.best_probability = max(entry.best_probability, probability)
+            if probability >= model.doc_threshold:
+                entry.layers.add(MODEL)
+
+
+def _reported(support: dict[str, _Support], catalog: AttackCatalog) -> list[str]:
+    """Techniques with enough evidence; a parent only when none of its sub-techniques is reported
+    (unless the parent's own ID is written in the text)."""
+    found = {tid for tid, entry in support.items() if entry.layers}
+    parents_with_children = {p for tid in found if (p := catalog.techniques[tid].parent) is not None}
+    return sorted(tid for tid in found if tid not in parents_with_children or EXPLICIT in support[tid].layers)
+
+
+def _hit(
+    tid: str,
+    entry: _Support,
+    sentences: Sequence[str],
+    catalog: AttackCatalog,
+    aliases: TechniqueAliases,
+) -> TechniqueHit:
+    technique = catalog.techniques[tid]
+    order = sorted(entry.strength, key=lambda i: (-entry.strength[i], i))
+    return TechniqueHit(
+        id=tid,
+        name=technique.name,
+        tactics=technique.tactics,
+        confidence=_confidence(entry, aliases),
+        evidence=tuple(_clip(sentences[i]) for i in order[:MAX_EVIDENCE]),
+    )
+
+
+def _confidence(entry: _Support, aliases: TechniqueAliases) -> float:
+    """Explicit IDs give the policy's explicit confidence; otherwise the stronger of the rule policy
+    (layer base plus a bonus per extra sentence) and the model's noisy-or over its best sentences."""
+    policy = aliases.confidence
+    sentences = len(entry.strength)
+    extra = policy.per_extra_sentence * (sentences - 1)
+    rule = 0.0
+    if PHRASE in entry.layers or EXPLICIT in entry.layers:
+        rule = policy.phrase + extra
+    elif NAME in entry.layers:
+        rule = policy.name + extra
+    doubt = 1.0
+    for probability in sorted(entry.probabilities, reverse=True)[:3]:
+        doubt *= 1.0 - probability
+    value = min(policy.max_inferred, max(rule, 1.0 - doubt))
+    if EXPLICIT in entry.layers:
+        value = max(policy.explicit, value)
+    return round(value, 2)
 
 
 def kill_chain_phases(
@@ -87,131 +168,6 @@ def _sentences(article: Article) -> tuple[str, ...]:
     title = article.title.strip()
     body = split_sentences(article.text)
     return (title, *body) if title and (not body or body[0] != title) else body
-
-
-def _candidate_rules(sentences: Sequence[str], rules: Sequence[PhraseRule]) -> dict[int, list[PhraseRule]]:
-    """Sentence index -> the phrase rules worth trying there: those whose anchor literals occur in it.
-
-    Anchors are found with str.find over the whole lower-cased text, so a rule costs nothing on
-    text that cannot match it; rules without anchors are tried on every sentence.
-    """
-    joined = "\n".join(sentences).lower()
-    starts = list(accumulate((len(s) + 1 for s in sentences[:-1]), initial=0))
-    out: dict[int, list[PhraseRule]] = {}
-    for rule in rules:
-        indexes: set[int] = set() if rule.anchors else set(range(len(sentences)))
-        for anchor in rule.anchors:
-            at = joined.find(anchor)
-            while at != -1:
-                indexes.add(bisect_right(starts, at) - 1)
-                at = joined.find(anchor, at + 1)
-        for index in sorted(indexes):
-            out.setdefault(index, []).append(rule)
-    return out
-
-
-def _sentence_evidence(
-    sentence: str, rules: Sequence[PhraseRule], catalog: AttackCatalog, aliases: TechniqueAliases
-) -> Iterator[tuple[str, int]]:
-    """(technique ID, layer) for each match inside a clause that counts; marketing talk gives none."""
-    found = [
-        *_explicit_ids(sentence, catalog, aliases),
-        *_phrases(sentence, rules),
-        *_names(sentence, aliases),
-    ]
-    if not found:
-        return
-    clauses = _counting_clauses(sentence, aliases.context)
-    for tid, layer, start, end in found:
-        if tid in catalog.techniques and any(low <= start and end <= high for low, high in clauses):
-            yield tid, layer
-
-
-def _counting_clauses(sentence: str, context: ContextCues) -> list[tuple[int, int]]:
-    """Spans of the clauses that count as evidence: not negated, not hypothetical, not marketing."""
-    if context.marketing.search(sentence) and not context.adversary.search(sentence):
-        return []
-    bounds = [
-        0,
-        *(x for m in context.clause_break.finditer(sentence) for x in (m.start(), m.end())),
-        len(sentence),
-    ]
-    spans = []
-    for low, high in zip(bounds[::2], bounds[1::2], strict=True):
-        clause = sentence[low:high]
-        if clause.strip() and not context.negation.search(clause) and not context.hypothetical.search(clause):
-            spans.append((low, high))
-    return spans
-
-
-def _explicit_ids(sentence: str, catalog: AttackCatalog, aliases: TechniqueAliases) -> Iterator[_Match]:
-    for found in aliases.explicit_id.finditer(sentence):
-        tid = catalog.resolve(found.group(0))
-        if tid is not None:
-            yield tid, EXPLICIT, found.start(), found.end()
-
-
-def _phrases(sentence: str, rules: Sequence[PhraseRule]) -> Iterator[_Match]:
-    lowered = sentence.lower()
-    for rule in rules:
-        for found in rule.pattern.finditer(sentence):
-            if not _shadowed(lowered, found.start(), found.end(), rule.shadows):
-                yield rule.technique, PHRASE, found.start(), found.end()
-
-
-def _names(sentence: str, aliases: TechniqueAliases) -> Iterator[_Match]:
-    """Exact technique names of two or more words, longest first at each word position."""
-    lowered = sentence.lower()
-    words = list(aliases.word.finditer(lowered))
-    tokens = [w.group(0) for w in words]
-    position = 0
-    while position < len(tokens):
-        step = 1
-        if tokens[position] in aliases.name_first_words:
-            for size in range(min(aliases.max_name_words, len(tokens) - position), 1, -1):
-                tid = aliases.names.get(tuple(tokens[position : position + size]))
-                if tid is None:
-                    continue
-                start, end = words[position].start(), words[position + size - 1].end()
-                if not _shadowed(lowered, start, end, aliases.name_shadows.get(tid, ())):
-                    yield tid, NAME, start, end
-                step = size
-                break
-        position += step
-
-
-def _shadowed(lowered: str, start: int, end: int, shadows: tuple[str, ...]) -> bool:
-    """True when [start, end) lies inside a longer group/software name written in the text."""
-    for name in shadows:
-        at = lowered.find(name, max(0, end - len(name)))
-        while at != -1 and at <= start:
-            if at + len(name) >= end:
-                return True
-            at = lowered.find(name, at + 1)
-    return False
-
-
-def _drop_implied_parents(
-    support: dict[str, dict[int, int]], catalog: AttackCatalog
-) -> dict[str, dict[int, int]]:
-    """A parent found only by phrase or name is dropped when one of its sub-techniques was found."""
-    parents_with_children = {p for tid in support if (p := catalog.techniques[tid].parent) is not None}
-    return {
-        tid: by_sentence
-        for tid, by_sentence in support.items()
-        if tid not in parents_with_children or EXPLICIT in by_sentence.values()
-    }
-
-
-def _confidence(supports: Sequence[_Support], aliases: TechniqueAliases) -> float:
-    policy = aliases.confidence
-    extra = policy.per_extra_sentence * (len(supports) - 1)
-    best = supports[0].layer
-    if best == EXPLICIT:
-        value = max(policy.explicit, min(policy.max_inferred, policy.phrase + extra))
-    else:
-        value = min(policy.max_inferred, (policy.phrase if best == PHRASE else policy.name) + extra)
-    return round(value, 2)
 
 
 def _clip(sentence: str) -> str:
