@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from huntbrief.adapters.siem import packaged_usecases
 from huntbrief.catalog.attack import load_attack_catalog
 from huntbrief.catalog.sweeps import load_sweeps
 from huntbrief.catalog.usecases import (
@@ -174,6 +175,7 @@ def test_spl_checker_rejects_the_old_flaws(bad: str) -> None:
 
 LIBRARY = load_usecases()
 USECASES = sorted(LIBRARY, key=lambda uc: uc.id)
+COMPILED = packaged_usecases(("splunk", "kql"))  # Sigma detections converted for the default backends
 
 
 def test_packaged_library_is_large_and_ids_match_files() -> None:
@@ -189,6 +191,7 @@ def test_every_technique_exists_in_the_packaged_attack_catalog() -> None:
 
 @pytest.mark.parametrize("usecase", USECASES, ids=lambda uc: uc.id)
 def test_usecase_is_complete(usecase: UseCase) -> None:
+    usecase = COMPILED.get(usecase.id)
     assert usecase.phase in PHASES
     assert usecase.confidence in set(Confidence)
     assert usecase.query("splunk") and usecase.query("kql")
@@ -198,14 +201,14 @@ def test_usecase_is_complete(usecase: UseCase) -> None:
 
 @pytest.mark.parametrize("usecase", USECASES, ids=lambda uc: uc.id)
 def test_usecase_spl_is_well_formed(usecase: UseCase) -> None:
-    text = usecase.query("splunk") or ""
+    text = COMPILED.get(usecase.id).query("splunk") or ""
     check_spl(text)
     assert "tstats summariesonly=true" in text and "`drop_dm_object_name(" in text
 
 
 @pytest.mark.parametrize("usecase", USECASES, ids=lambda uc: uc.id)
 def test_usecase_kql_is_well_formed(usecase: UseCase) -> None:
-    check_kql(usecase.query("kql") or "")
+    check_kql(COMPILED.get(usecase.id).query("kql") or "")
 
 
 def test_library_lookup_by_technique_follows_parents() -> None:
@@ -244,7 +247,7 @@ GOOD = (DATA_DIR / "usecases" / "uc_mshta_proxy.yaml").read_text(encoding="utf-8
         ("confidence: High", "confidence: Certain", "confidence: 'Certain' is not one of"),
         ("techniques: [T1218.005]", "techniques: [T1218.5]", "techniques: 'T1218.5' is not an ATT&CK"),
         ("techniques: [T1218.005]", "techniques: []", "techniques: must be a non-empty list"),
-        ("  kql: |", "  elastic: |", "queries: unknown keys ['elastic']"),
+        ("  kql: |", "  nosuch: |", "queries: unknown keys ['nosuch']"),
         ("confidence_rule:", "confidence_rules:", "unknown keys ['confidence_rules']"),
         ("title: mshta", "titel: mshta", "<top>: unknown keys ['titel']"),
         ("title: mshta running remote, inline-script or user-folder HTA content\n", "", "title: is required"),

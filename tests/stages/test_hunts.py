@@ -84,8 +84,11 @@ def test_ranking_by_hunt_confidence_then_use_case_then_technique_confidence() ->
 def test_backends_select_queries_and_unknown_backend_is_named() -> None:
     (hunt,) = plan_hunts([hit("T1490")], NO_IOCS, LIBRARY, SWEEPS, backends=("kql",))
     assert [q.backend for q in hunt.queries] == ["kql"]
-    with pytest.raises(ConfigError, match="unknown query backend.*elastic.*valid: splunk, kql"):
-        plan_hunts([hit("T1490")], NO_IOCS, LIBRARY, SWEEPS, backends=("elastic",))
+    with pytest.raises(
+        ConfigError,
+        match="unknown query backend.*nosuch.*valid: splunk, splunk_plain, kql, sentinel, elastic",
+    ):
+        plan_hunts([hit("T1490")], NO_IOCS, LIBRARY, SWEEPS, backends=("nosuch",))
 
 
 def test_plan_is_deterministic() -> None:

@@ -1,9 +1,11 @@
 """Use cases (hand-written hunt recipes), typed and validated at load.
 
 One YAML file per use case lives in `data/usecases/`; IOC-sweep templates are in `sweeps.py`.
-A use case's `samples` are flat events (CIM fields such as `Processes.process_name` and Defender
-columns such as `FileName` side by side) that its per-event filter logic should or should not match;
-aggregation thresholds (counts over a time window) are not represented by a single sample.
+The detection logic is a Sigma-style `logsource` + `detection` (converted for every backend by
+`adapters/siem.py`), hand-written per-backend `queries`, or both (a hand-written query wins).
+A use case's `samples` are flat events (Sigma fields such as `Image`, CIM fields such as
+`Processes.process_name` and Defender columns such as `FileName` side by side) that its per-event
+filter logic should or should not match; aggregation thresholds are not represented by one sample.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
+
+import yaml
 
 from huntbrief.catalog.datafile import yaml_mapping
 from huntbrief.catalog.yaml_reader import YamlReader, read_text
@@ -31,13 +35,29 @@ PHASES = (
     "actions-on-objectives",
 )
 # The one table of query backends known to the catalogue: backend name -> query language.
-QUERY_LANGUAGES: Mapping[str, str] = MappingProxyType({"splunk": "spl", "kql": "kql"})
+# splunk: SPL over CIM data models; splunk_plain: SPL over Sysmon / Windows event logs;
+# kql: Microsoft Defender XDR advanced hunting; sentinel: Microsoft Sentinel (ASIM); elastic: ES|QL.
+QUERY_LANGUAGES: Mapping[str, str] = MappingProxyType(
+    {"splunk": "spl", "splunk_plain": "spl", "kql": "kql", "sentinel": "kql", "elastic": "esql"}
+)
+SIGMA_CATEGORIES = (
+    "process_creation",
+    "registry_set",
+    "registry_add",
+    "registry_event",
+    "file_event",
+    "network_connection",
+    "dns_query",
+    "image_load",
+    "ps_script",
+)
 CONFIDENCES: Mapping[str, Confidence] = MappingProxyType(
     {"High": Confidence.HIGH, "Medium": Confidence.MEDIUM, "Low": Confidence.LOW}
 )
 USECASE_ID = re.compile(r"^UC_[A-Z0-9_]+$")
 TECHNIQUE_ID = re.compile(r"^T\d{4}(?:\.\d{3})?$")
 SampleValue = str | int | float | bool
+_EXTRA_KEYS = ["samples", "logsource", "detection"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +84,12 @@ class UseCase:
     confidence_rule: str
     data_sources: tuple[str, ...]
     false_positives: tuple[str, ...]
-    queries: tuple[tuple[str, str], ...]
+    queries: tuple[tuple[str, str], ...]  # hand-written, plus converted ones once compiled
     samples_match: tuple[SampleEvent, ...]
     samples_no_match: tuple[SampleEvent, ...]
+    sigma: str = ""  # YAML of a Sigma `logsource` + `detection`, converted per backend; "" for none
+    kind: str = "usecase"  # "usecase" (ours) | "sigma" (a SigmaHQ rule)
+    attribution: str = ""  # for SigmaHQ rules: rule id, title, author and licence
 
     def query(self, backend: str) -> str | None:
         """The query text for `backend`, or None when the use case has none."""
@@ -122,7 +145,7 @@ class UseCaseLibrary:
         return tuple(found)
 
 
-def _samples(reader: YamlReader, queries: Mapping[str, str]) -> tuple[tuple[SampleEvent, ...], ...]:
+def _samples(reader: YamlReader, queries: Collection[str]) -> tuple[tuple[SampleEvent, ...], ...]:
     samples = reader.child("samples")
     samples.only(("match", "no_match"))
     result = []
@@ -134,14 +157,14 @@ def _samples(reader: YamlReader, queries: Mapping[str, str]) -> tuple[tuple[Samp
     return result[0], result[1]
 
 
-def _sample(reader: YamlReader, key: str, event: object, queries: Mapping[str, str]) -> SampleEvent:
+def _sample(reader: YamlReader, key: str, event: object, queries: Collection[str]) -> SampleEvent:
     if not isinstance(event, Mapping) or not event:
         reader.fail("must be a non-empty mapping of field to value", key)
     for field, value in event.items():
         if not isinstance(field, str) or not isinstance(value, str | int | float | bool):
             reader.fail(f"field {field!r} must map a name to a scalar", key)
         read = re.compile(rf"(?<![\w.]){re.escape(str(field))}(?!\w)")
-        if not any(read.search(text) for text in queries.values()):
+        if not any(read.search(text) for text in queries):
             reader.fail(f"field {field!r} is not read by any of the queries", key)
     return SampleEvent(tuple(event.items()))
 
@@ -157,19 +180,50 @@ def _techniques(reader: YamlReader, known: Collection[str] | None) -> tuple[str,
 
 
 def _queries(reader: YamlReader) -> dict[str, str]:
+    if "queries" not in reader.data:
+        if "detection" not in reader.data:
+            reader.fail("needs a Sigma-style detection, hand-written queries, or both", "queries")
+        return {}
     queries = reader.child("queries")
     queries.backends(QUERY_LANGUAGES)
     return {backend: queries.text(backend) for backend in queries.data}
 
 
+def _sigma(reader: YamlReader) -> tuple[str, tuple[str, ...]]:
+    """The canonical YAML of `logsource` + `detection` and the field names the detection reads."""
+    if "detection" not in reader.data:
+        if "logsource" in reader.data:
+            reader.fail("is only allowed together with a detection", "logsource")
+        return "", ()
+    logsource = reader.child("logsource")
+    logsource.only(("category", "product", "service"))
+    logsource.choice("category", SIGMA_CATEGORIES)
+    detection = reader.child("detection")
+    condition = detection.text("condition")
+    fields = []
+    for name, selection in detection.data.items():
+        if name == "condition":
+            continue
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", str(name)) or str(name) not in condition:
+            detection.fail("selection names must be lower_snake_case and used by the condition", str(name))
+        maps = selection if isinstance(selection, list) else [selection]
+        if not maps or not all(isinstance(m, Mapping) and m for m in maps):
+            detection.fail("must be a mapping (or list of mappings) of field|modifier to values", str(name))
+        fields += [str(key).split("|", 1)[0] for m in maps for key in m]
+    logic = {"logsource": dict(logsource.data), "detection": dict(detection.data)}
+    return yaml.safe_dump(logic, sort_keys=False, allow_unicode=True), tuple(dict.fromkeys(fields))
+
+
 def parse_usecase(text: str, location: str, known: Collection[str] | None = None) -> UseCase:
     """Parse and validate one use-case YAML document; CatalogError names file:line and the key path."""
     reader = YamlReader(yaml_mapping(text, location), location, text=text)
-    reader.only([f.name for f in fields(UseCase) if not f.name.startswith("samples_")] + ["samples"])
+    own = [f.name for f in fields(UseCase) if not f.name.startswith("samples_")]
+    reader.only([n for n in own if n not in ("sigma", "kind", "attribution")] + _EXTRA_KEYS)
     if not USECASE_ID.match(str(reader.get("id"))):
         reader.fail(f"{reader.data['id']!r} does not match {USECASE_ID.pattern}", "id")
     queries = _queries(reader)
-    match, no_match = _samples(reader, queries)
+    sigma, sigma_fields = _sigma(reader)
+    match, no_match = _samples(reader, [*queries.values(), *(f"{f} " for f in sigma_fields)])
     return UseCase(
         id=reader.text("id"),
         title=reader.text("title"),
@@ -183,6 +237,7 @@ def parse_usecase(text: str, location: str, known: Collection[str] | None = None
         queries=tuple(queries.items()),
         samples_match=match,
         samples_no_match=no_match,
+        sigma=sigma,
     )
 
 

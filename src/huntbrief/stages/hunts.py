@@ -41,7 +41,9 @@ def quote_kql(value: str) -> str:
     return _backslash_quoted(value)
 
 
-QUOTERS: Mapping[str, Callable[[str], str]] = MappingProxyType({"spl": quote_spl, "kql": quote_kql})
+QUOTERS: Mapping[str, Callable[[str], str]] = MappingProxyType(
+    {"spl": quote_spl, "kql": quote_kql, "esql": _backslash_quoted}
+)
 
 
 @dataclass(frozen=True, slots=True)
