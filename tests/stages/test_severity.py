@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import re
-from collections import Counter
 from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from huntbrief.catalog.kev import KevCatalog, KevEntry
+from huntbrief.catalog.relevance import Relevance
 from huntbrief.catalog.severity import DEFAULT_PATH, OVERRIDES_LOCATION, load_severity
 from huntbrief.errors import CatalogError
 from huntbrief.model import (
@@ -22,7 +23,7 @@ from huntbrief.model import (
     SeverityLevel,
     TechniqueHit,
 )
-from huntbrief.stages.severity import EXPLOITED, names_in, score
+from huntbrief.stages.severity import EXPLOITED, NOT_A_REPORT, names_in, score, threat_report_gate
 
 MODEL = load_severity()
 HIGH = Confidence.HIGH
@@ -133,7 +134,7 @@ def test_ransomware_exploiting_a_kev_cve_with_iocs_is_high_or_critical() -> None
     )  # fmt: skip
     assert severity.level in (SeverityLevel.HIGH, SeverityLevel.CRITICAL)
     assert EXPLOITED in severity.reasons
-    assert "CVE-2023-34362 is in CISA's Known Exploited Vulnerabilities catalog." in severity.reasons
+    assert "1 CVE, 1 in CISA KEV (CVE-2023-34362)." in severity.reasons
     _reasons_are_plain(severity)
 
 
@@ -141,7 +142,9 @@ def test_kev_membership_raises_the_score_and_is_named() -> None:
     without = score(ADVISORY, NO_IOCS, (), MODEL)
     with_kev = score(ADVISORY, NO_IOCS, (), MODEL, kev=frozenset({"cve-2024-11112", "CVE-2020-0001"}))
     assert with_kev.score == without.score + MODEL.weights["kev"]
-    assert "CVE-2024-11112 is in CISA's Known Exploited Vulnerabilities catalog." in with_kev.reasons
+    assert "2 CVEs, 1 in CISA KEV (CVE-2024-11112)." in with_kev.reasons
+    none = score(ADVISORY, NO_IOCS, (), MODEL, kev=frozenset({"CVE-2020-0001"}))
+    assert "2 CVEs (CVE-2024-11111, CVE-2024-11112), none in CISA KEV." in none.reasons
 
 
 def test_vulnerability_advisory_without_exploitation_is_medium() -> None:
@@ -264,27 +267,110 @@ def test_bad_file_is_located_in_that_file(tmp_path: Path) -> None:
     assert caught.value.location == str(path)
 
 
-# --- the shared corpus: real vendor posts and threat reports -------------------------------------
+# --- KEV, the CRITICAL rule, recency and the relevance gate -----------------------------------------
 
 
-def test_corpus_non_threat_articles_stay_low(shared_data: Path) -> None:
-    folder = shared_data / "articles"
-    rows = [json.loads(line) for line in (folder / "manifest.jsonl").read_text(encoding="utf-8").splitlines()]
-    table: Counter[tuple[str, str]] = Counter()
-    levels: dict[str, list[SeverityLevel]] = {}
-    for row in rows:
-        text = (folder / row["file"]).read_text(encoding="utf-8")
-        article = Article(url=None, title=row["title"], source=row["publisher"] or "", text=text)
-        level = score(article, NO_IOCS, (), MODEL).level
-        kind = "non_threat" if "non_threat" in row["kind"] else row["kind"]
-        table[(kind, level.value)] += 1
-        levels.setdefault(kind, []).append(level)
-    print("\nkind x level (text only, no IOCs/techniques):")
-    for kind in sorted(levels):
-        print(f"  {kind:30} " + "  ".join(f"{lv.value}={table[(kind, lv.value)]}" for lv in SeverityLevel))
-    low = (SeverityLevel.LOW, SeverityLevel.INFO)
-    assert levels["non_threat"] and all(level in low for level in levels["non_threat"])
-    assert all(level in low for level in levels.get("crypto_research_non_threat", []))
-    reports = levels["threat_report"]
-    assert SeverityLevel.INFO not in reports, "the gate closed on a real threat report"
-    assert sum(level.rank <= SeverityLevel.MEDIUM.rank for level in reports) >= 0.8 * len(reports)
+def _kev(*entries: tuple[str, bool]) -> KevCatalog:
+    listed = {cve: KevEntry(cve, "Vendor", "Product", date(2023, 6, 2), ransom) for cve, ransom in entries}
+    return KevCatalog("2025.08.25", datetime(2025, 8, 25, tzinfo=UTC), listed)
+
+
+def test_kev_ransomware_use_is_named_from_the_catalog() -> None:
+    kev = _kev(("CVE-2023-34362", True))
+    severity = score(RANSOMWARE, RANSOMWARE_IOCS, RANSOMWARE_TECHNIQUES, MODEL, kev=kev)
+    assert "1 CVE, 1 in CISA KEV (CVE-2023-34362)." in severity.reasons
+    assert severity.level is SeverityLevel.CRITICAL
+    plain = score(ADVISORY, NO_IOCS, (), MODEL, kev=_kev(("CVE-2024-11111", False)))
+    assert not any("ransomware campaigns" in r for r in plain.reasons)
+    ransom = score(ADVISORY, NO_IOCS, (), MODEL, kev=_kev(("CVE-2024-11111", True)))
+    assert "CISA KEV lists CVE-2024-11111 as used in ransomware campaigns." in ransom.reasons
+    assert ransom.score == plain.score + MODEL.weights["kev_ransomware"]
+
+
+def test_critical_needs_exploitation_a_zero_day_or_kev() -> None:
+    quiet = RANSOMWARE.text.replace("actively exploited", "used").replace("CVE-2023-34362, ", "")
+    article = replace(RANSOMWARE, title="Cl0p ransomware gang steals data", text=quiet)
+    iocs = IocFindings(RANSOMWARE_IOCS.indicators[1:])
+    severity = score(article, iocs, RANSOMWARE_TECHNIQUES, MODEL, source_category="government")
+    assert severity.level is SeverityLevel.HIGH
+    assert severity.score == 84
+    assert (
+        severity.reasons[-1]
+        == "Kept below CRITICAL: no exploitation in the wild, zero-day or CISA KEV CVE reported."
+    )
+    _reasons_are_plain(severity)
+
+
+@pytest.mark.parametrize(
+    ("days", "delta", "reason"),
+    [
+        (2, 5, "Published 2 days ago."),
+        (100, 0, None),
+        (400, -15, "Published 400 days ago: old activity ranks lower."),
+    ],
+)
+def test_recency_needs_both_dates(days: int, delta: int, reason: str | None) -> None:
+    published = datetime(2024, 1, 1, tzinfo=UTC)
+    article = replace(ADVISORY, published=published)
+    base = score(article, NO_IOCS, (), MODEL)
+    dated = score(article, NO_IOCS, (), MODEL, now=published + timedelta(days=days))
+    assert dated.score == base.score + delta
+    assert (reason in dated.reasons) if reason else dated.reasons == base.reasons
+    naive = score(replace(article, published=published.replace(tzinfo=None)), NO_IOCS, (), MODEL,
+                  now=published + timedelta(days=days))  # fmt: skip
+    assert naive.score == dated.score
+
+
+def test_the_relevance_model_closes_and_opens_the_gate() -> None:
+    low, high = Relevance(0.02, 1, 50), Relevance(0.6, 30, 50)
+    closed = threat_report_gate(OPINION, NO_IOCS, (), MODEL, low)
+    assert closed is not None and closed.level is SeverityLevel.INFO
+    assert closed.reasons == (
+        "Opinion or commentary: no specific adversary activity described.",
+        "1 of 50 sentences describes adversary activity.",
+        "No indicators of compromise or ATT&CK techniques found.",
+    )
+    assert (
+        threat_report_gate(PARTNERSHIP, NO_IOCS, (), MODEL, high) is None
+    )  # cue words alone cannot close it
+    plain = Article(url=None, title="Quarterly notes", source="s", text="Nothing here at all. " * 5)
+    generic = threat_report_gate(plain, NO_IOCS, (), MODEL, Relevance(0.0, 0, 5))
+    assert generic is not None and generic.reasons[0] == NOT_A_REPORT
+    iocs = IocFindings((Indicator(IndicatorKind.IPV4, "203.0.113.9", "203.0.113[.]9", Confidence.HIGH),))
+    assert threat_report_gate(OPINION, iocs, (), MODEL, low) is None  # indicators keep it a threat report
+
+
+def test_packaged_relevance_model_reads_the_test_articles() -> None:
+    from huntbrief.catalog.relevance import load_relevance
+    from huntbrief.stages.relevance import article_relevance
+
+    model = load_relevance()
+    assert article_relevance(RANSOMWARE, model).share >= MODEL.gate.relevance_high
+    assert article_relevance(PARTNERSHIP, model).share < MODEL.gate.relevance_low
+    assert article_relevance(OPINION, model).share < MODEL.gate.relevance_high
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"gate": {"relevance_low": 0.5, "relevance_high": 0.2}}, "relevance_low (0.5) must not exceed"),
+        ({"gate": {"relevance_high": 2}}, "gate.relevance_high: must be a number from 0 to 1"),
+        ({"critical": {"requires_any": ["rumours"]}}, "critical.requires_any: must be a non-empty list"),
+        ({"recency": {"stale_days": 7}}, "stale_days (7) must be greater than recent_days (14)"),
+        ({"weights": {"stale": -3}}, "weights.stale: must be a number from 0"),
+    ],
+)
+def test_new_settings_are_validated(overrides: dict[str, object], message: str) -> None:
+    with pytest.raises(CatalogError, match=re.escape(message)):
+        load_severity(overrides=overrides)
+
+
+def test_bad_severity_table_in_settings_is_a_config_error() -> None:
+    from huntbrief.context import load_context
+    from huntbrief.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        load_context(severity_overrides={"levels": {"HIGH": "high"}}, location="/etc/huntbrief.toml")
+    assert str(caught.value).startswith("/etc/huntbrief.toml: [severity]: levels.HIGH: must be a number")
+    tuned = load_context(severity_overrides={"critical": {"requires_any": ["kev"]}})
+    assert tuned.severity.critical_requires == frozenset({"kev"})

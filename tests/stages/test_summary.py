@@ -162,3 +162,35 @@ def test_corpus_summaries_are_prose_without_chrome(path: Path) -> None:
     for chrome in CHROME_WORDS:
         assert chrome not in summary
     assert item.title
+
+
+def test_flattened_table_rows_give_their_sentence_cells_not_the_row() -> None:
+    text = (
+        "Tactic;Technique;Description TA0001 Initial Access;T1190 Exploit Public-Facing Application;In a "
+        "number of attacks, the threat actors used ProxyShell vulnerabilities (CVE-2021-34473).\n"
+        ";T1133 External Remote Services;As an initial attack vector, insecure RDP and VPNs may be used.\n"
+    )
+    summary = summarize(article(text))
+    assert summary == (
+        "In a number of attacks, the threat actors used ProxyShell vulnerabilities (CVE-2021-34473). "
+        "As an initial attack vector, insecure RDP and VPNs may be used."
+    )
+
+
+def test_a_byline_and_heading_glued_to_the_lead_are_cut_off() -> None:
+    text = (
+        "By Edmund Brumaghin, Joe Marshall, and Arnaud Zobec.Executive SummaryAnother threat actor is "
+        "actively exploiting the PrintNightmare vulnerability to spread laterally across a network. "
+        "The attackers deployed Vice Society ransomware on the victim's file servers."
+    )
+    summary = summarize(article(text))
+    assert summary.startswith("Another threat actor is actively exploiting the PrintNightmare vulnerability")
+    assert "Brumaghin" not in summary and "Executive Summary" not in summary
+
+
+def test_a_markdown_link_missing_its_closing_parenthesis_shows_only_its_text() -> None:
+    text = (
+        "As security teams [prepare for 2021](https://go.example.com/predictions.html. it is important to "
+        "anticipate how threat actors could evolve their strategies in the new year."
+    )
+    assert "https://" not in summarize(article(text))

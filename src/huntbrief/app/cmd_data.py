@@ -72,6 +72,10 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def _cves(count: int) -> str:
+    return f"{count} CVE{'' if count == 1 else 's'}"
+
+
 @data_app.command("update")
 def update(
     url: Annotated[str, typer.Option(help="Where to fetch CISA's KEV JSON feed.")] = FEED_URL,
@@ -85,7 +89,9 @@ def update(
     Example: huntbrief data update
     """
     target = default_user_path()
-    policy = FetchPolicy(timeout=timeout, max_bytes=KEV_MAX_BYTES, allow_private_networks=allow_private_networks)
+    policy = FetchPolicy(
+        timeout=timeout, max_bytes=KEV_MAX_BYTES, allow_private_networks=allow_private_networks
+    )
     try:
         catalog, text = validated_snapshot(asyncio.run(fetch_kev(url, policy)), url)
         write_atomically(target, text)
@@ -93,6 +99,24 @@ def update(
     except (HuntbriefError, OSError) as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
         raise typer.Exit(2 if isinstance(exc, CatalogError) else 1) from None
-    print(f"KEV catalog {catalog.version} ({len(catalog)} CVEs, released {catalog.released:%Y-%m-%d}) saved to {target}")
+    print(
+        f"KEV catalog {catalog.version} ({_cves(len(catalog))}, "
+        f"released {catalog.released:%Y-%m-%d}) saved to {target}"
+    )
     if active.version != catalog.version:
         print(f"The packaged snapshot {active.version} is newer and stays in use.")
+
+
+@data_app.command("status")
+def status() -> None:
+    """Show which KEV catalog huntbrief uses (packaged snapshot or a refreshed copy) and its date.
+
+    Example: huntbrief data status
+    """
+    user = default_user_path()
+    active = load_kev(user)
+    where = "refreshed copy" if active.source == str(user) else "packaged snapshot"
+    print(
+        f"KEV catalog {active.version} ({_cves(len(active))}, released {active.released:%Y-%m-%d}): {where}"
+    )
+    print(f"Refreshed copy location: {user}{'' if user.is_file() else ' (none yet)'}")

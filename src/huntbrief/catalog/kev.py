@@ -91,7 +91,10 @@ def _entry(item: object, index: int, where: str) -> KevEntry:
 
 
 def parse_kev(raw: object, where: str) -> KevCatalog:
-    """Validate CISA's KEV JSON (the full feed or our reduced snapshot) into a KevCatalog; CatalogError names `where`."""
+    """Validate CISA's KEV JSON (the full feed or our reduced snapshot) into a KevCatalog.
+
+    Raises CatalogError naming `where` and the offending entry.
+    """
     if not isinstance(raw, Mapping):
         raise CatalogError("expected a JSON object with catalogVersion and vulnerabilities", where)
     version, items = raw.get("catalogVersion"), raw.get("vulnerabilities")

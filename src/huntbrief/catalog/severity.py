@@ -27,6 +27,7 @@ WEIGHT_KEYS = (
     "cve_each_more",
     "cve_max",
     "kev",
+    "kev_ransomware",
     "severe_impact",
     "ransomware",
     "data_theft",
@@ -42,6 +43,8 @@ WEIGHT_KEYS = (
     "technique_max",
     "tactic_each",
     "tactic_max",
+    "recent",
+    "stale",
 )
 CUE_KEYS = (
     "exploited_in_the_wild",
@@ -53,7 +56,8 @@ CUE_KEYS = (
     "tradecraft",
 )
 LEVEL_KEYS = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
-_SECTIONS = ("levels", "weights", "categories", "cues", "negation", "names", "gate")
+_SECTIONS = ("levels", "critical", "recency", "weights", "categories", "cues", "negation", "names", "gate")
+URGENT_SIGNALS = ("exploited_in_the_wild", "zero_day", "kev")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,8 @@ class Gate:
     dominance: float
     max_iocs: int
     max_techniques: int
+    relevance_low: float
+    relevance_high: float
     threat: re.Pattern[str]
     kinds: tuple[GateKind, ...]
 
@@ -93,6 +99,9 @@ class SeverityModel:
     not_names: frozenset[str]
     name_min_mentions: int
     gate: Gate
+    critical_requires: frozenset[str]
+    recent_days: float
+    stale_days: float
 
     def level_for(self, score: float) -> SeverityLevel:
         """The level whose threshold `score` reaches (thresholds descend); INFO below them all."""
@@ -226,15 +235,39 @@ def _gate(check: _Check, data: Mapping[str, Any]) -> Gate:
         parsed.append(
             GateKind(str(name), entry["reason"].strip(), check.phrases(entry.get("cues"), f"{where}.cues"))
         )
+    low, high = (check.number(gate.get(k), f"gate.{k}", 0, 1) for k in ("relevance_low", "relevance_high"))
+    if low > high:
+        check.fail("gate", f"relevance_low ({low:g}) must not exceed relevance_high ({high:g})")
     return Gate(
         title_weight=check.number(gate.get("title_weight"), "gate.title_weight", 0, 100),
         min_cues=check.number(gate.get("min_cues"), "gate.min_cues", 0, 1000),
         dominance=check.number(gate.get("dominance"), "gate.dominance", 0, 100),
         max_iocs=int(check.number(gate.get("max_iocs"), "gate.max_iocs", 0, 1000)),
         max_techniques=int(check.number(gate.get("max_techniques"), "gate.max_techniques", 0, 1000)),
+        relevance_low=low,
+        relevance_high=high,
         threat=check.phrases(gate.get("threat_cues"), "gate.threat_cues"),
         kinds=tuple(parsed),
     )
+
+
+def _critical(check: _Check, data: Mapping[str, Any]) -> frozenset[str]:
+    section = check.mapping(data.get("critical"), "critical")
+    check.exact_keys(section, "critical", ("requires_any",))
+    required = section["requires_any"]
+    if not isinstance(required, list) or not set(required) <= set(URGENT_SIGNALS) or not required:
+        check.fail("critical.requires_any", f"must be a non-empty list drawn from {list(URGENT_SIGNALS)}")
+    return frozenset(required)
+
+
+def _recency(check: _Check, data: Mapping[str, Any]) -> tuple[float, float]:
+    section = check.mapping(data.get("recency"), "recency")
+    check.exact_keys(section, "recency", ("recent_days", "stale_days"))
+    recent = check.number(section["recent_days"], "recency.recent_days", 0, 36500)
+    stale = check.number(section["stale_days"], "recency.stale_days", 0, 36500)
+    if stale <= recent:
+        check.fail("recency", f"stale_days ({stale:g}) must be greater than recent_days ({recent:g})")
+    return recent, stale
 
 
 def build_model(data: object, location: str) -> SeverityModel:
@@ -248,6 +281,7 @@ def build_model(data: object, location: str) -> SeverityModel:
     check.exact_keys(cues, "cues", CUE_KEYS)
     negation = check.mapping(root.get("negation"), "negation")
     actors, malware, not_names, mentions = _names(check, root)
+    recency = _recency(check, root)
     return SeverityModel(
         levels=_levels(check, root),
         weights=weights,
@@ -260,6 +294,9 @@ def build_model(data: object, location: str) -> SeverityModel:
         not_names=not_names,
         name_min_mentions=mentions,
         gate=_gate(check, root),
+        critical_requires=_critical(check, root),
+        recent_days=recency[0],
+        stale_days=recency[1],
     )
 
 

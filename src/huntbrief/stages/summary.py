@@ -21,10 +21,18 @@ _CANDIDATE_LIMIT = 40
 _INDICATOR_SHARE = 0.4
 _SENTENCE_END = '.!?…"”’)»'
 _MD_IMAGE = re.compile(r"!\[[^\[\]\n]{0,300}\]\([^()\s]{0,4000}(?:\s+\"[^\"\n]{0,300}\")?\)")
-_MD_LINK = re.compile(r"\[([^\[\]\n]{0,300})\]\([^()\s]{0,4000}(?:\s+\"[^\"\n]{0,300}\")?\)")
+_MD_LINK = re.compile(r"\[([^\[\]\n]{0,300})\]\([^()\s]{0,4000}(?:\s+\"[^\"\n]{0,300}\")?\)?")
 _ADDRESS_HASH_OR_HOST = re.compile(
     r"\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?|[0-9a-fA-F]{32,}|[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{2,6}"
 )
+# "…Arnaud Zobec.Executive SummaryAnother threat actor…": a sentence end glued to the next sentence (a
+# lower-case word, stop, capital) and, after such a glue, a Title Case heading glued to its first word.
+_GLUED_END = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
+_GLUED_HEADING = re.compile(r"(?:[A-Z][a-z]+ ){1,3}[A-Z][a-z]{2,}(?=[A-Z][a-z]+\b)")
+# "By Edmund Brumaghin, Joe Marshall, and Arnaud Zobec.": a byline naming several people.
+_NAME = r"[A-Z][\w'’.-]*(?: [A-Z][\w'’.-]*){0,3}"
+_BYLINE = re.compile(rf"By {_NAME}(?:,? (?:and|&) {_NAME}|, {_NAME})*\.?")
+_TABLE_CELL = re.compile(r";(?=\S)")  # prose puts a space after ";"; a flattened table row does not
 _CONNECTIVE_WORDS = (
     "however but and also additionally furthermore moreover meanwhile similarly therefore thus instead"
 )
@@ -78,12 +86,12 @@ def _candidates(article: Article, patterns: BoilerplatePatterns) -> list[_Candid
     title = _normal(article.title)
     found: list[_Candidate] = []
     paragraph = 0
-    for line in article.text.splitlines():
+    for line in _cells(article.text):
         prose = _prose_line(line, patterns)
         if not prose or _normal(prose) == title:
             continue
         position = 0
-        for sentence in split_sentences(prose):
+        for sentence in _unglued(split_sentences(prose)):
             text = _finished(sentence)
             if _acceptable(text, patterns) and _normal(text) != title:
                 found.append(_Candidate(len(found), paragraph, position, text, _is_listed(line)))
@@ -92,6 +100,26 @@ def _candidates(article: Article, patterns: BoilerplatePatterns) -> list[_Candid
         if len(found) >= _CANDIDATE_LIMIT:
             break
     return found
+
+
+def _cells(text: str) -> list[str]:
+    """The text's lines, each flattened table row ("Tactic;Technique;Description") split into cells."""
+    lines: list[str] = []
+    for line in text.splitlines():
+        lines.extend(line.split(";") if len(_TABLE_CELL.findall(line)) >= 2 else [line])
+    return lines
+
+
+def _unglued(sentences: tuple[str, ...]) -> list[str]:
+    """Sentences with glued sentence ends split apart and glued headings after them cut off."""
+    pieces: list[str] = []
+    for sentence in sentences:
+        first, *rest = _GLUED_END.split(sentence)
+        pieces.append(first)
+        pieces.extend(
+            _GLUED_HEADING.sub("", piece, count=1) if _GLUED_HEADING.match(piece) else piece for piece in rest
+        )
+    return [p for p in pieces if not _BYLINE.fullmatch(p.strip())]
 
 
 def _prose_line(line: str, patterns: BoilerplatePatterns) -> str:
