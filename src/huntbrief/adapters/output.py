@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import tempfile
-import unicodedata
 from pathlib import Path
 
-from huntbrief.adapters.render import Renderer
+from huntbrief.adapters.render import IndexFiles, Renderer
+from huntbrief.adapters.render.naming import brief_stem, slugify
 from huntbrief.model import Brief
 
-_SLUG_DROP = re.compile(r"[^a-z0-9]+")
+__all__ = ["TEMP_SUFFIX", "BriefWriter", "atomic_write", "brief_stem", "slugify"]
+
 TEMP_SUFFIX = ".huntbrief-tmp"
-
-
-def slugify(text: str, max_len: int = 60) -> str:
-    """ASCII, lowercase, hyphen-separated slug of at most `max_len` chars ('untitled' if empty)."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    slug = _SLUG_DROP.sub("-", ascii_text.lower()).strip("-")
-    return slug[:max_len].rstrip("-") or "untitled"
-
-
-def brief_stem(brief: Brief) -> str:
-    """`YYYY-MM-DD-slug-KEYHASH`: date-sorted, readable, and unique per item key."""
-    when = brief.published or brief.analysed_at
-    date = when.date().isoformat() if when else "undated"
-    identity = brief.item_key or brief.url or brief.content_hash
-    return f"{date}-{slugify(brief.title)}-{_key_hash(identity)}"
-
-
-def _key_hash(identity: str) -> str:
-    return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:10]
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -72,14 +52,26 @@ class BriefWriter:
         return any(not (self.out_dir / f"{stem}.{r.extension}").exists() for r in self.renderers)
 
     def write_index(self, briefs: list[Brief]) -> list[Path]:
-        """Write `index.md` / `index.json` listing `briefs` (already newest first)."""
+        """Write `index.<ext>` per renderer for `briefs` (already newest first), plus any extra
+        aggregate files a renderer makes (watchlists); its stale extra files are removed."""
         rows = [(b, brief_stem(b)) for b in briefs]
         paths = []
         for renderer in self.renderers:
             path = self.out_dir / f"index.{renderer.extension}"
             atomic_write(path, renderer.render_index(rows))
             paths.append(path)
+            if isinstance(renderer, IndexFiles):
+                paths += self._write_extras(renderer, rows)
         return paths
+
+    def _write_extras(self, renderer: IndexFiles, rows: list[tuple[Brief, str]]) -> list[Path]:
+        files = renderer.render_index_files(rows)
+        for name, text in files.items():
+            atomic_write(self.out_dir / name, text)
+        for old in self.out_dir.glob(renderer.index_files_glob):
+            if old.name not in files:
+                old.unlink(missing_ok=True)
+        return [self.out_dir / name for name in files]
 
     def remove_orphans(self) -> int:
         """Delete temporary files left by a run that was killed mid-write; returns how many."""

@@ -1,11 +1,18 @@
-"""Renderers: the single name → class table. Config and the CLI refer to them by name."""
+"""Renderers: the single name → class table. Config and the CLI refer to them by name.
+
+Heavy libraries (stix2, PyMISP) are imported by their renderers on first use, not here.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from huntbrief.adapters.render.json import JsonRenderer
 from huntbrief.adapters.render.markdown import MarkdownRenderer
+from huntbrief.adapters.render.misp import MispRenderer
+from huntbrief.adapters.render.navigator import NavigatorRenderer
+from huntbrief.adapters.render.stix import StixRenderer
+from huntbrief.adapters.render.watchlist import CsvRenderer
 from huntbrief.errors import ConfigError
 from huntbrief.model import Brief
 
@@ -25,9 +32,24 @@ class Renderer(Protocol):
         ...
 
 
+@runtime_checkable
+class IndexFiles(Protocol):
+    """A renderer that also writes aggregate files beside its index (e.g. per-type watchlists)."""
+
+    index_files_glob: str  # matches every file it may write, so stale ones can be removed
+
+    def render_index_files(self, briefs: list[tuple[Brief, str]]) -> dict[str, str]:
+        """File name → text of each aggregate file for these (brief, file stem) pairs."""
+        ...
+
+
 RENDERERS: dict[str, type[Renderer]] = {
     "markdown": MarkdownRenderer,
     "json": JsonRenderer,
+    "stix": StixRenderer,
+    "misp": MispRenderer,
+    "csv": CsvRenderer,
+    "navigator": NavigatorRenderer,
 }
 
 
