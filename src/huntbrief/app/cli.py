@@ -14,7 +14,7 @@ import os
 import random
 import signal
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -28,8 +28,10 @@ from huntbrief.adapters.fetch import FetchPolicy, HttpxFetcher
 from huntbrief.adapters.lock import RunLock
 from huntbrief.adapters.output import BriefWriter
 from huntbrief.adapters.render import get_renderers
-from huntbrief.adapters.render.markdown import MarkdownRenderer
 from huntbrief.adapters.store import open_store
+from huntbrief.app.cmd_data import data_app
+from huntbrief.app.cmd_digest import digest
+from huntbrief.app.cmd_hunts import hunts_app
 from huntbrief.app.inputs import read_input
 from huntbrief.app.progress import make_progress
 from huntbrief.config import Settings, parse_duration, parse_formats, sources_from_args
@@ -38,7 +40,7 @@ from huntbrief.errors import ConfigError, HuntbriefError
 from huntbrief.model import FeedSource
 from huntbrief.pipeline import build_brief
 from huntbrief.runner import Runner, RunPolicy, RunStats
-from huntbrief.serialize import brief_to_json, iocs_to_dict, technique_to_dict
+from huntbrief.serialize import iocs_to_dict, technique_to_dict
 from huntbrief.stages.attack import infer_techniques
 from huntbrief.stages.iocs import find_indicators
 
@@ -54,10 +56,14 @@ log = logging.getLogger("huntbrief")
 
 
 class BriefFormat(StrEnum):
-    """Formats of `huntbrief brief`."""
+    """Formats of `huntbrief brief` (the renderer names)."""
 
     markdown = "markdown"
     json = "json"
+    stix = "stix"
+    misp = "misp"
+    csv = "csv"
+    navigator = "navigator"
 
 
 class IocFormat(StrEnum):
@@ -118,7 +124,8 @@ def run(
     db: Annotated[str | None, typer.Option(help="State database: a file path or SQLAlchemy URL.")] = None,
     out: Annotated[Path | None, typer.Option(help="Folder for the briefs. [default: ./briefs]")] = None,
     formats: Annotated[
-        str | None, typer.Option(help="Comma-separated output formats: markdown,json.")
+        str | None,
+        typer.Option(help="Comma-separated formats: markdown, json, stix, misp, csv, navigator."),
     ] = None,
     every: Annotated[
         str | None, typer.Option(help="Keep running, polling on this interval (e.g. 30m).")
@@ -261,12 +268,11 @@ def brief(
             published=published,
             allow_private=allow_private_networks,
         )
-        result = build_brief(article, load_context(), analysed_at=None)
+        result = build_brief(article, load_context(), analysed_at=datetime.now(UTC))
+        text = get_renderers((format.value,))[0].render(result)
     except HuntbriefError as exc:
         _die(exc)
-    sys.stdout.write(
-        brief_to_json(result) + "\n" if format is BriefFormat.json else MarkdownRenderer().render(result)
-    )
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 @app.command()
@@ -357,6 +363,11 @@ def failures(
         _die(exc)
     for f in rows:
         print(f"{f.source}\t{f.stage}\t{f.attempts}\t{f.url or f.item_key}\t{f.error}")
+
+
+app.add_typer(hunts_app, name="hunts")
+app.add_typer(data_app, name="data")
+app.command()(digest)
 
 
 def main() -> None:
