@@ -22,7 +22,8 @@ from huntbrief.errors import ConfigError
 from huntbrief.model import FeedSource
 
 CONFIG_NAME = "huntbrief.toml"
-FORMAT_NAMES = ("markdown", "json")
+FORMAT_NAMES = ("markdown", "json", "stix", "misp", "csv", "navigator")  # = adapters.render.RENDERERS
+DEFAULT_FORMATS = ("markdown", "json")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
@@ -54,7 +55,7 @@ class SettingsModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     db: str | None = None
     out: str | None = None
-    formats: list[str] = list(FORMAT_NAMES)
+    formats: list[str] = list(DEFAULT_FORMATS)
     allow_private_networks: bool = False
     concurrency: int = Field(default=16, ge=1, le=256)
     per_host: int = Field(default=4, ge=1, le=64)

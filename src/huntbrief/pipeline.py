@@ -6,8 +6,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from huntbrief.catalog.attack import AttackCatalog
+from huntbrief.catalog.kev import KevCatalog
 from huntbrief.catalog.killchain import KillChainMapping
 from huntbrief.catalog.noise import NoiseLists
+from huntbrief.catalog.relevance import RelevanceModel
 from huntbrief.catalog.severity import SeverityModel
 from huntbrief.catalog.sweeps import SweepTemplates
 from huntbrief.catalog.technique_aliases import TechniqueAliases
@@ -16,6 +18,7 @@ from huntbrief.model import Article, Brief, Hunt
 from huntbrief.stages.attack import infer_techniques, kill_chain_phases
 from huntbrief.stages.hunts import plan_hunts
 from huntbrief.stages.iocs import find_indicators
+from huntbrief.stages.relevance import article_relevance
 from huntbrief.stages.severity import score, threat_report_gate
 from huntbrief.stages.summary import summarize
 
@@ -33,7 +36,8 @@ class AnalysisContext:
     usecases: UseCaseLibrary
     sweeps: SweepTemplates
     severity: SeverityModel
-    kev: frozenset[str] = frozenset()
+    kev: KevCatalog | frozenset[str] = frozenset()
+    relevance: RelevanceModel | None = None
     backends: tuple[str, ...] = DEFAULT_BACKENDS
 
 
@@ -50,7 +54,8 @@ def build_brief(
     """Run every stage on one article, in order, and assemble the Brief (no I/O, no clock)."""
     iocs = find_indicators(article, ctx.noise)
     techniques = infer_techniques(article, ctx.attack, ctx.aliases)
-    gated = threat_report_gate(article, iocs, techniques, ctx.severity)
+    relevance = article_relevance(article, ctx.relevance) if ctx.relevance is not None else None
+    gated = threat_report_gate(article, iocs, techniques, ctx.severity, relevance)
     phases: tuple[str, ...] = ()
     hunts: tuple[Hunt, ...] = ()
     if gated is not None:  # not a threat report: no techniques, phases or hunts to act on
@@ -64,8 +69,10 @@ def build_brief(
             techniques,
             ctx.severity,
             kev=ctx.kev,
+            relevance=relevance,
             source_category=source_category,
             source_weight=source_weight,
+            now=analysed_at,
         )
     brief = Brief(
         title=article.title,

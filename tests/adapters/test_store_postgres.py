@@ -85,7 +85,8 @@ def store(pg_url: str) -> Iterator[SqlStore]:
     """A store on the server, emptied before each test."""
     opened = open_store(pg_url)
     with opened._engine.begin() as conn:
-        conn.execute(text("TRUNCATE brief_history, briefs, items, feeds"))
+        tables = "brief_iocs, brief_techniques, brief_index, brief_history, briefs, items, feeds, feed_polls"
+        conn.execute(text(f"TRUNCATE {tables}"))
     yield opened
     opened.close()
 

@@ -21,18 +21,27 @@ runner = CliRunner()
 
 
 def _commands() -> list[str]:
+    """Every leaf command as its words, e.g. "run", "hunts list"."""
     import typer.main
 
-    group = typer.main.get_command(app)
-    return sorted(group.commands)  # type: ignore[attr-defined]
+    def walk(cmd: typer.main.click.Command, prefix: str) -> list[str]:  # type: ignore[name-defined]
+        if hasattr(cmd, "commands"):
+            return [
+                w for name, sub in sorted(cmd.commands.items()) for w in walk(sub, f"{prefix} {name}".strip())
+            ]
+        return [prefix]
+
+    return walk(typer.main.get_command(app), "")
 
 
 def test_every_command_has_help_with_an_example_and_is_in_the_readme() -> None:
     readme = (REPO / "README.md").read_text()
-    for name in _commands():
-        result = runner.invoke(app, [name, "--help"])
+    commands = _commands()
+    assert {"run", "brief", "iocs", "techniques"} <= set(commands)
+    for name in commands:
+        result = runner.invoke(app, [*name.split(), "--help"])
         assert result.exit_code == 0, name
-        assert "Example: huntbrief" in result.output, f"{name} help has no example"
+        assert "Example: huntbrief" in result.output, f"`{name}` help has no example"
         assert re.search(rf"^huntbrief {name}\b", readme, re.M), f"`huntbrief {name}` missing from README"
 
 

@@ -10,6 +10,7 @@ table, first give `0001_initial` its own frozen copy of the old definition.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     Engine,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -37,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from huntbrief.adapters.brief_rows import index_rows
 from huntbrief.errors import StoreError
 
 
@@ -130,6 +133,86 @@ BRIEF_HISTORY = Table(
     Index("ix_brief_history_key", "key"),
 )
 
+# Read-side index (migration 0002): filled by SqlStore.save_brief in the brief's own transaction.
+BRIEF_INDEX = Table(
+    "brief_index",
+    METADATA,
+    Column("key", String, ForeignKey("items.key", ondelete="CASCADE"), primary_key=True),
+    Column("id", String(16), nullable=False, unique=True),  # brief_rows.brief_id(key), used in URLs
+    Column("title", Text, nullable=False),  # title … analysed_at: copies of `briefs`, so a list
+    Column("source", String, nullable=False),  # never reads the big `briefs.data` rows
+    Column("level", String(16), nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("published", UtcDateTime),
+    Column("analysed_at", UtcDateTime, nullable=False),
+    Column("undated", Integer, nullable=False),  # 1 when published is unknown (listed last)
+    Column("day", String(10), nullable=False),  # UTC YYYY-MM-DD of published, else analysed_at
+    Column("summary", Text, nullable=False),
+    Column("search", Text, nullable=False),  # lower-case title, source, summary, technique names
+    Column("iocs", Integer, nullable=False),
+    Column("techniques", Integer, nullable=False),
+    Column("hunts", Integer, nullable=False),
+)
+Index(
+    "ix_brief_index_order",
+    BRIEF_INDEX.c.undated,
+    BRIEF_INDEX.c.published.desc(),
+    BRIEF_INDEX.c.analysed_at.desc(),
+    BRIEF_INDEX.c.key,
+)
+Index("ix_brief_index_level", BRIEF_INDEX.c.level)
+Index("ix_brief_index_source", BRIEF_INDEX.c.source)
+Index("ix_brief_index_day", BRIEF_INDEX.c.day)
+
+BRIEF_IOCS = Table(
+    "brief_iocs",
+    METADATA,
+    Column("key", String, ForeignKey("items.key", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("norm", Text, primary_key=True),  # brief_rows.normalise_ioc(value)
+    Column("host", Text),  # the domain of a domain, URL or e-mail indicator
+    Index("ix_brief_iocs_norm", "norm"),
+    Index("ix_brief_iocs_host", "host"),
+)
+
+BRIEF_TECHNIQUES = Table(
+    "brief_techniques",
+    METADATA,
+    Column("key", String, ForeignKey("items.key", ondelete="CASCADE"), primary_key=True),
+    Column("technique", String(16), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("day", String(10), nullable=False),  # the brief's day, as in brief_index
+    Index("ix_brief_techniques_technique", "technique", "day"),
+    Index("ix_brief_techniques_day", "day", "technique"),
+)
+
+FEED_POLLS = Table(
+    "feed_polls",
+    METADATA,
+    Column("url", String, primary_key=True),
+    Column("source", String, nullable=False),
+    Column("responses", Integer, nullable=False),
+    Column("not_modified", Integer, nullable=False),
+    Column("last_status", Integer, nullable=False),
+    Column("last_response_at", UtcDateTime, nullable=False),
+    Column("last_ok_at", UtcDateTime),
+)
+
+READ_INDEX_TABLES = [BRIEF_INDEX, BRIEF_IOCS, BRIEF_TECHNIQUES]
+
+# Digests made (migration 0003): `huntbrief digest` reports what changed since the last one.
+DIGESTS = Table(
+    "digests",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("since", UtcDateTime, nullable=False),
+    Column("min_level", String(16)),
+    Column("brief_count", Integer, nullable=False),
+    Index("ix_digests_created_at", "created_at"),
+)
+
 
 BUSY_TIMEOUT_MS = 10_000
 BEGIN_MODE = "huntbrief_sqlite_begin"  # execution option: SQLite BEGIN mode (default IMMEDIATE)
@@ -174,7 +257,37 @@ def _initial(conn: Connection) -> None:
     METADATA.create_all(conn, tables=[FEEDS, ITEMS, BRIEFS, BRIEF_HISTORY])
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration("0001_initial", _initial),)
+def _read_index(conn: Connection) -> None:
+    """Create the read-side index and poll counters, and index every brief already stored."""
+    METADATA.create_all(conn, tables=[*READ_INDEX_TABLES, FEED_POLLS])
+    for row in conn.execute(select(BRIEFS)):
+        write_index(conn, row.key, json.loads(row.data), dict(row._mapping))
+
+
+def write_index(conn: Connection, key: str, data: dict[str, Any], listed: dict[str, Any]) -> None:
+    """Replace the read-side index rows of one brief.
+
+    `data` is its `brief_to_dict` dict; `listed` its `briefs` row (title, source, level, score, dates)."""
+    for table in READ_INDEX_TABLES:
+        conn.execute(table.delete().where(table.c.key == key))
+    rows = index_rows(key, data, listed)
+    conn.execute(BRIEF_INDEX.insert().values(rows.digest))
+    if rows.iocs:
+        conn.execute(BRIEF_IOCS.insert(), rows.iocs)
+    if rows.techniques:
+        conn.execute(BRIEF_TECHNIQUES.insert(), rows.techniques)
+
+
+def _digests(conn: Connection) -> None:
+    """Create the record of digests made (`huntbrief digest`: what changed since the last one)."""
+    METADATA.create_all(conn, tables=[DIGESTS])
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration("0001_initial", _initial),
+    Migration("0002_read_index", _read_index),
+    Migration("0003_digests", _digests),
+)
 
 
 def applied_migrations(conn: Connection) -> list[str]:

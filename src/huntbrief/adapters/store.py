@@ -16,7 +16,7 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Protocol
 
-from sqlalchemy import URL, Connection, Row, Table, and_, case, make_url, select
+from sqlalchemy import URL, Connection, Row, Table, and_, case, func, make_url, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,10 +25,13 @@ from huntbrief.adapters.migrations import (
     BEGIN_MODE,
     BRIEF_HISTORY,
     BRIEFS,
+    DIGESTS,
+    FEED_POLLS,
     FEEDS,
     ITEMS,
     make_engine,
     migrate,
+    write_index,
 )
 from huntbrief.errors import ParseError, StoreError
 from huntbrief.model import Brief, FeedState, ItemFailure, SeverityLevel
@@ -77,6 +80,7 @@ class Store(Protocol):
         self, brief: Brief, *, key: str, source: str, url: str | None, feed_hash: str | None, now: datetime
     ) -> None: ...
     def mark_checked(self, key: str, *, feed_hash: str | None, now: datetime) -> None: ...
+    def record_poll(self, url: str, *, source: str, status: int, now: datetime) -> None: ...
     def record_failure(self, failure: ItemFailure, *, feed_hash: str | None, now: datetime) -> int: ...
     def brief(self, key: str) -> Brief | None: ...
     def briefs(
@@ -188,18 +192,39 @@ class SqlStore:
             **_CLEARED,
         }
         history = {"key": key, "content_hash": brief.content_hash, "analysed_at": analysed, "level": level}
+        data = brief_to_dict(stored)
         row = {
             **history,
             "title": brief.title,
             "source": source,
             "published": brief.published,
             "score": brief.severity.score,
-            "data": json.dumps(brief_to_dict(stored), ensure_ascii=False),
+            "data": json.dumps(data, ensure_ascii=False),
         }
         with self._tx(write=True) as conn:
             _upsert(conn, ITEMS, {"key": key, "first_seen": now, **item}, item)
             _upsert(conn, BRIEFS, row, {k: v for k, v in row.items() if k != "key"})
             conn.execute(BRIEF_HISTORY.insert().values(history))
+            write_index(conn, key, data, row)
+
+    def record_poll(self, url: str, *, source: str, status: int, now: datetime) -> None:
+        """Count one HTTP answer to a feed poll (200, 304, 4xx…) for the feed-health view."""
+        ok = {"last_ok_at": now} if status < 400 else {}
+        common = {"source": source, "last_status": status, "last_response_at": now, **ok}
+        update: dict[str, Any] = {
+            **common,
+            "responses": FEED_POLLS.c.responses + 1,
+            "not_modified": FEED_POLLS.c.not_modified + int(status == 304),
+        }
+        values = {**common, "url": url, "responses": 1, "not_modified": int(status == 304)}
+        with self._tx(write=True) as conn:
+            _upsert(conn, FEED_POLLS, values, update)
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A read-only transaction for the read-side queries (`adapters/queries.py`)."""
+        with self._tx(write=False) as conn:
+            yield conn
 
     def mark_checked(self, key: str, *, feed_hash: str | None, now: datetime) -> None:
         """Note that a done item was re-checked and is unchanged; StoreError if it has no brief."""
@@ -305,6 +330,32 @@ class SqlStore:
             ItemFailure(r.source, r.stage or "", r.last_error or "", r.key, r.url, r.attempts)
             for r in item_rows
         ]
+
+    def briefs_since(self, since: datetime, *, min_level: SeverityLevel | None = None) -> list[Brief]:
+        """Current briefs analysed at or after `since`, most urgent first, then newest."""
+        query = select(BRIEFS.c.key, BRIEFS.c.data).where(BRIEFS.c.analysed_at >= since)
+        if min_level is not None:
+            query = query.where(
+                BRIEFS.c.level.in_([lv.value for lv in SeverityLevel if lv.rank <= min_level.rank])
+            )
+        with self._tx(write=False) as conn:
+            rows = conn.execute(query.order_by(BRIEFS.c.score.desc(), BRIEFS.c.analysed_at.desc())).all()
+        return [self._decode(row.key, row.data) for row in rows]
+
+    def last_digest(self) -> datetime | None:
+        """When the last recorded digest was made, or None if there was none."""
+        with self._tx(write=False) as conn:
+            last: datetime | None = conn.execute(select(func.max(DIGESTS.c.created_at))).scalar_one()
+        return last
+
+    def record_digest(
+        self, *, at: datetime, since: datetime, min_level: SeverityLevel | None, brief_count: int
+    ) -> None:
+        """Remember that a digest covering briefs since `since` was made at `at`."""
+        level = min_level.value if min_level else None
+        row = {"created_at": at, "since": since, "min_level": level, "brief_count": brief_count}
+        with self._tx(write=True) as conn:
+            conn.execute(DIGESTS.insert().values(row))
 
     def _decode(self, key: str, data: str) -> Brief:
         try:
