@@ -15,6 +15,7 @@ from huntbrief.catalog.relevance import load_relevance
 from huntbrief.catalog.severity import load_severity
 from huntbrief.catalog.sweeps import load_sweeps
 from huntbrief.catalog.technique_aliases import load_technique_aliases
+from huntbrief.catalog.technique_model import load_technique_model
 from huntbrief.errors import CatalogError, ConfigError
 from huntbrief.pipeline import DEFAULT_BACKENDS, AnalysisContext
 
@@ -48,4 +49,5 @@ def load_context(
         kev=load_kev(kev_path or default_user_path()),
         relevance=load_relevance(),
         backends=backends,
+        technique_model=load_technique_model(attack),
     )

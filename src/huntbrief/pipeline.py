@@ -13,6 +13,7 @@ from huntbrief.catalog.relevance import RelevanceModel
 from huntbrief.catalog.severity import SeverityModel
 from huntbrief.catalog.sweeps import SweepTemplates
 from huntbrief.catalog.technique_aliases import TechniqueAliases
+from huntbrief.catalog.technique_model import TechniqueModel
 from huntbrief.catalog.usecases import UseCaseLibrary
 from huntbrief.model import Article, Brief, Hunt
 from huntbrief.stages.attack import infer_techniques, kill_chain_phases
@@ -39,6 +40,7 @@ class AnalysisContext:
     kev: KevCatalog | frozenset[str] = frozenset()
     relevance: RelevanceModel | None = None
     backends: tuple[str, ...] = DEFAULT_BACKENDS
+    technique_model: TechniqueModel | None = None  # the learned sentence layer; None: rule layers only
 
 
 def build_brief(
@@ -53,7 +55,7 @@ def build_brief(
 ) -> Brief:
     """Run every stage on one article, in order, and assemble the Brief (no I/O, no clock)."""
     iocs = find_indicators(article, ctx.noise)
-    techniques = infer_techniques(article, ctx.attack, ctx.aliases)
+    techniques = infer_techniques(article, ctx.attack, ctx.aliases, ctx.technique_model)
     relevance = article_relevance(article, ctx.relevance) if ctx.relevance is not None else None
     gated = threat_report_gate(article, iocs, techniques, ctx.severity, relevance)
     phases: tuple[str, ...] = ()

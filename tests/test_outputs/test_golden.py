@@ -23,22 +23,40 @@ from huntbrief.adapters.render import RENDERERS, get_renderers
 from huntbrief.config import FORMAT_NAMES
 from huntbrief.model import Brief
 from huntbrief.serialize import brief_from_dict, brief_to_dict
-from tests.test_outputs.example import run_example
+from tests.test_outputs.example import ROOT, run_example
 from tests.test_outputs.test_navigator import SCHEMA
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "briefs"
 SNAPSHOT = GOLDEN / "example-briefs.json"
-FORMATS = ("stix", "misp", "csv", "navigator")
+FORMATS = ("markdown", "json", "stix", "misp", "csv", "navigator")
 ANALYSED = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
+
+
+# The example's article URLs are file URLs under the checkout: kept in the snapshot as under CHECKOUT,
+# so the goldens do not depend on where the repository was cloned.
+CHECKOUT = "file:///checkout"
+
+
+def _example_json(tmp_path: Path) -> str:
+    briefs = run_example(tmp_path, ANALYSED, ("json",))
+    text = json.dumps([brief_to_dict(b) for b in briefs], indent=2, ensure_ascii=False) + "\n"
+    return text.replace(ROOT.as_uri(), CHECKOUT)
 
 
 def _snapshot(update: bool, tmp_path: Path) -> list[Brief]:
     if update:
-        briefs = run_example(tmp_path, ANALYSED, ("json",))
         GOLDEN.mkdir(parents=True, exist_ok=True)
-        text = json.dumps([brief_to_dict(b) for b in briefs], indent=2, ensure_ascii=False) + "\n"
-        SNAPSHOT.write_text(text, encoding="utf-8")
+        SNAPSHOT.write_text(_example_json(tmp_path), encoding="utf-8")
     return [brief_from_dict(d) for d in json.loads(SNAPSHOT.read_text(encoding="utf-8"))]
+
+
+def test_snapshot_is_what_the_pipeline_makes_of_the_example_today(tmp_path: Path) -> None:
+    """The snapshot is the pipeline's golden output: any change to a stage shows up here."""
+    fresh = json.loads(_example_json(tmp_path))
+    kept = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    assert [b["title"] for b in fresh] == [b["title"] for b in kept]
+    for new, old in zip(fresh, kept, strict=True):
+        assert new == old, f"{new['title']}: the pipeline's brief changed (refresh with --update-golden)"
 
 
 def test_format_names_in_config_match_the_renderer_table() -> None:
@@ -123,7 +141,8 @@ def test_every_soc_output_names_its_provenance(name: str) -> None:
     if name == "csv":  # one row per indicator: the brief ID, time and article URL, per row
         assert brief.url and brief.url in text
         return
-    for part in (brief.content_hash, brief.url or "", "attack_version", "huntbrief_version"):
+    labels = ("ATT&CK v", "huntbrief ") if name == "markdown" else ("attack_version", "huntbrief_version")
+    for part in (brief.content_hash, brief.url or "", *labels):
         assert part in text, (name, part)
 
 

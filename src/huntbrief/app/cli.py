@@ -29,9 +29,11 @@ from huntbrief.adapters.lock import RunLock
 from huntbrief.adapters.output import BriefWriter
 from huntbrief.adapters.render import get_renderers
 from huntbrief.adapters.store import open_store
+from huntbrief.app.cmd_attack import attack_app
 from huntbrief.app.cmd_data import data_app
 from huntbrief.app.cmd_digest import digest
 from huntbrief.app.cmd_hunts import hunts_app
+from huntbrief.app.cmd_serve import serve
 from huntbrief.app.inputs import read_input
 from huntbrief.app.progress import make_progress
 from huntbrief.config import Settings, parse_duration, parse_formats, sources_from_args
@@ -318,7 +320,7 @@ def techniques(
     try:
         article = read_input(input, allow_private=allow_private_networks)
         ctx = load_context()
-        hits = infer_techniques(article, ctx.attack, ctx.aliases)
+        hits = infer_techniques(article, ctx.attack, ctx.aliases, ctx.technique_model)
     except HuntbriefError as exc:
         _die(exc)
     if format is TechFormat.json:
@@ -367,7 +369,9 @@ def failures(
 
 app.add_typer(hunts_app, name="hunts")
 app.add_typer(data_app, name="data")
+app.add_typer(attack_app, name="attack")
 app.command()(digest)
+app.command()(serve)
 
 
 def main() -> None:

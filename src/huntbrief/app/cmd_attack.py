@@ -1,7 +1,4 @@
-"""`huntbrief attack …`: show the ATT&CK catalogue in use, or install a newer official STIX bundle.
-
-Register in cli.py with `app.add_typer(attack_app, name="attack")`.
-"""
+"""`huntbrief attack …`: show the ATT&CK catalogue in use, or install a newer official STIX bundle."""
 
 from __future__ import annotations
 

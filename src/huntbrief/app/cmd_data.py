@@ -1,7 +1,4 @@
-"""`huntbrief data …`: refresh the data files huntbrief can update without a new release (CISA KEV).
-
-Register in cli.py with `app.add_typer(data_app, name="data")`.
-"""
+"""`huntbrief data …`: refresh the data files huntbrief can update without a new release (CISA KEV)."""
 
 from __future__ import annotations
 

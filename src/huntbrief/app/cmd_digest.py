@@ -1,7 +1,4 @@
-"""`huntbrief digest`: what the briefs of the last day (or any window) say, for a daily read.
-
-Register in cli.py with `app.command()(digest)` (`from huntbrief.app.cmd_digest import digest`).
-"""
+"""`huntbrief digest`: what the briefs of the last day (or any window) say, for a daily read."""
 
 from __future__ import annotations
 

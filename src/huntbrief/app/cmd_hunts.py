@@ -1,7 +1,4 @@
-"""`huntbrief hunts list|show ID [--backend NAME]`: browse the hunt library and its queries.
-
-Register in cli.py with `app.add_typer(hunts_app, name="hunts")`.
-"""
+"""`huntbrief hunts list|show ID [--backend NAME]`: browse the hunt library and its queries."""
 
 from __future__ import annotations
 

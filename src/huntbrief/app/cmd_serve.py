@@ -1,7 +1,4 @@
-"""`huntbrief serve`: the read-only web view and JSON API over a state database, with uvicorn.
-
-Register in cli.py with `app.command()(serve)` (import: `from huntbrief.app.cmd_serve import serve`).
-"""
+"""`huntbrief serve`: the read-only web view and JSON API over a state database, with uvicorn."""
 
 from __future__ import annotations
 

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import json as _json
 
+from huntbrief.adapters.render.provenance import provenance
 from huntbrief.model import Brief
-from huntbrief.serialize import brief_to_json
+from huntbrief.serialize import brief_to_dict
 
 
 class JsonRenderer:
-    """JSON of the public schema (`schema/brief.schema.json`)."""
+    """JSON of the public schema (`schema/brief.schema.json`), with the brief's provenance."""
 
     name = "json"
     extension = "json"
 
     def render(self, brief: Brief) -> str:
         """The brief as indented JSON text with a trailing newline."""
-        return brief_to_json(brief) + "\n"
+        data = {**brief_to_dict(brief), "provenance": provenance(brief).as_dict()}
+        return _json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
     def render_index(self, briefs: list[tuple[Brief, str]]) -> str:
         """`{"briefs": [...]}` newest first, each with title, file, severity and counts."""

@@ -6,6 +6,7 @@ from functools import lru_cache
 
 import jinja2
 
+from huntbrief.adapters.render.provenance import provenance
 from huntbrief.model import Brief
 
 
@@ -49,7 +50,7 @@ class MarkdownRenderer:
 
     def render(self, brief: Brief) -> str:
         """The brief as Markdown text."""
-        return _environment().get_template("brief.md.j2").render(b=brief)
+        return _environment().get_template("brief.md.j2").render(b=brief, p=provenance(brief))
 
     def render_index(self, briefs: list[tuple[Brief, str]]) -> str:
         """A Markdown table of briefs, newest first, linking each file."""
