@@ -187,6 +187,7 @@ class Hunt:
     queries: tuple[Query, ...] = ()
     description: str = ""
     kind: str = "usecase"  # "usecase" | "sweep" | "sigma"
+    attribution: str = ""  # for hunts from SigmaHQ rules: rule, author, path and licence (DRL 1.1)
 
 
 @dataclass(frozen=True, slots=True)

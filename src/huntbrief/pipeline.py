@@ -17,7 +17,7 @@ from huntbrief.catalog.technique_model import TechniqueModel
 from huntbrief.catalog.usecases import UseCaseLibrary
 from huntbrief.model import Article, Brief, Hunt
 from huntbrief.stages.attack import infer_techniques, kill_chain_phases
-from huntbrief.stages.hunts import plan_hunts
+from huntbrief.stages.hunts import SigmaLimits, plan_hunts
 from huntbrief.stages.iocs import find_indicators
 from huntbrief.stages.relevance import article_relevance
 from huntbrief.stages.severity import score, threat_report_gate
@@ -41,6 +41,8 @@ class AnalysisContext:
     relevance: RelevanceModel | None = None
     backends: tuple[str, ...] = DEFAULT_BACKENDS
     technique_model: TechniqueModel | None = None  # the learned sentence layer; None: rule layers only
+    sigma: UseCaseLibrary | None = None  # hunts compiled from a user-given SigmaHQ rule folder
+    sigma_limits: SigmaLimits = SigmaLimits()
 
 
 def build_brief(
@@ -64,7 +66,15 @@ def build_brief(
         techniques, severity = (), gated
     else:
         phases = kill_chain_phases(techniques, article, ctx.killchain)
-        hunts = plan_hunts(techniques, iocs, ctx.usecases, ctx.sweeps, ctx.backends)
+        hunts = plan_hunts(
+            techniques,
+            iocs,
+            ctx.usecases,
+            ctx.sweeps,
+            ctx.backends,
+            sigma=ctx.sigma,
+            sigma_limits=ctx.sigma_limits,
+        )
         severity = score(
             article,
             iocs,

@@ -83,6 +83,7 @@ def hunt_to_dict(hunt: Hunt) -> dict[str, Any]:
         "description": hunt.description,
         "queries": {q.backend: q.text for q in hunt.queries},
         "languages": {q.backend: q.language for q in hunt.queries},
+        **({"attribution": hunt.attribution} if hunt.attribution else {}),
     }
 
 
@@ -123,6 +124,7 @@ def _hunt_from_dict(d: dict[str, Any]) -> Hunt:
         queries=tuple(Query(b, langs.get(b, b), text) for b, text in d.get("queries", {}).items()),
         description=d.get("description", ""),
         kind=d.get("kind", "usecase"),
+        attribution=d.get("attribution", ""),
     )
 
 

@@ -14,6 +14,7 @@ Use-case hunts are ranked by hunt confidence, then use-case confidence, then tec
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -21,7 +22,7 @@ from types import MappingProxyType
 from huntbrief.catalog.sweeps import SweepQuery, SweepTemplates
 from huntbrief.catalog.usecases import QUERY_LANGUAGES, UseCase, UseCaseLibrary
 from huntbrief.errors import ConfigError
-from huntbrief.model import Confidence, Hunt, Indicator, IocFindings, Query, TechniqueHit
+from huntbrief.model import Confidence, Hunt, Indicator, IndicatorKind, IocFindings, Query, TechniqueHit
 
 WEAK_INFERENCE = 0.6  # technique confidence below this lowers the hunt's confidence one step
 _LEVELS = (Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW)
@@ -51,6 +52,7 @@ class _Match:
     usecase: UseCase
     technique_confidence: float
     broad: bool
+    technique: str = ""
 
     @property
     def confidence(self) -> Confidence:
@@ -69,8 +71,8 @@ def _strength(match: _Match) -> tuple[int, float]:
 def _matches(techniques: Iterable[TechniqueHit], library: UseCaseLibrary) -> list[_Match]:
     best: dict[str, _Match] = {}
     for hit in techniques:
-        candidates = [_Match(uc, hit.confidence, False) for uc in library.for_technique(hit.id)]
-        candidates += [_Match(uc, hit.confidence, True) for uc in library.narrower(hit.id)]
+        candidates = [_Match(uc, hit.confidence, False, hit.id) for uc in library.for_technique(hit.id)]
+        candidates += [_Match(uc, hit.confidence, True, hit.id) for uc in library.narrower(hit.id)]
         for candidate in candidates:
             current = best.get(candidate.usecase.id)
             if current is None or _strength(candidate) > _strength(current):
@@ -104,7 +106,8 @@ def _usecase_hunt(match: _Match, backends: Sequence[str]) -> Hunt | None:
         techniques=usecase.techniques,
         queries=queries,
         description=usecase.description,
-        kind="usecase",
+        kind=usecase.kind,
+        attribution=usecase.attribution,
     )
 
 
@@ -156,14 +159,75 @@ def _sweep_hunts(iocs: IocFindings, sweeps: SweepTemplates, backends: Sequence[s
     return hunts
 
 
+@dataclass(frozen=True, slots=True)
+class SigmaLimits:
+    """How many hunts from SigmaHQ rules one brief may carry, in all and per inferred technique."""
+
+    total: int = 10
+    per_technique: int = 3
+
+
+_CVE = re.compile(r"CVE-\d{4}-\d{4,7}", re.IGNORECASE)
+
+
+def _cve_fit(usecase: UseCase, cves: frozenset[str]) -> int | None:
+    """0 for a rule about a CVE the brief names, 1 for a rule about no CVE, None for another CVE's rule."""
+    named = {c.upper() for c in _CVE.findall(f"{usecase.title} {usecase.description}")}
+    if not named:
+        return 1
+    return 0 if named & cves else None
+
+
+def _sigma_hunts(
+    techniques: Sequence[TechniqueHit],
+    iocs: IocFindings,
+    sigma: UseCaseLibrary,
+    backends: Sequence[str],
+    limits: SigmaLimits,
+) -> list[Hunt]:
+    """The best-ranked rule hunts, spread over the techniques (a busy technique cannot take them all).
+
+    Among rules of equal hunt confidence, a rule whose techniques the brief shows in larger part comes
+    first (a rule for exactly what the article describes before a rule for a long list of techniques).
+    A rule written for one CVE is offered only when the brief names that CVE, and then first.
+    """
+    inferred = {hit.id for hit in techniques}
+    cves = frozenset(i.value.upper() for i in iocs.indicators if i.kind is IndicatorKind.CVE)
+    fits = {m.usecase.id: _cve_fit(m.usecase, cves) for m in _matches(techniques, sigma)}
+
+    def fit(match: _Match) -> tuple[float, int]:
+        tags = match.usecase.techniques
+        shown = sum(1 for t in tags if t in inferred)
+        return -shown / max(len(tags), 1), -shown
+
+    ranked = sorted(
+        (m for m in _matches(techniques, sigma) if fits[m.usecase.id] is not None),
+        key=lambda m: (fits[m.usecase.id], _rank(m)[0], *fit(m), *_rank(m)[1:]),
+    )
+    per_technique: dict[str, int] = {}
+    hunts: list[Hunt] = []
+    for match in ranked:
+        if len(hunts) >= limits.total or per_technique.get(match.technique, 0) >= limits.per_technique:
+            continue
+        hunt = _usecase_hunt(match, backends)
+        if hunt is not None:
+            per_technique[match.technique] = per_technique.get(match.technique, 0) + 1
+            hunts.append(hunt)
+    return hunts
+
+
 def plan_hunts(
     techniques: Sequence[TechniqueHit],
     iocs: IocFindings,
     library: UseCaseLibrary,
     sweeps: SweepTemplates,
     backends: Sequence[str] = ("splunk", "kql"),
+    *,
+    sigma: UseCaseLibrary | None = None,
+    sigma_limits: SigmaLimits = SigmaLimits(),
 ) -> tuple[Hunt, ...]:
-    """Use-case hunts for the inferred techniques (ranked), then IOC sweeps; pure and deterministic.
+    """Use-case hunts for the inferred techniques (ranked), then hunts from SigmaHQ rules (`sigma`,
+    ranked the same way, capped by `sigma_limits`), then IOC sweeps; pure and deterministic.
 
     No techniques means no use-case hunts; an unknown backend name raises ConfigError.
     """
@@ -172,4 +236,9 @@ def plan_hunts(
         valid = ", ".join(QUERY_LANGUAGES)
         raise ConfigError(f"unknown query backend(s) {', '.join(unknown)}; valid: {valid}", "backends")
     usecase_hunts = (_usecase_hunt(m, backends) for m in _matches(techniques, library))
-    return tuple(h for h in usecase_hunts if h is not None) + tuple(_sweep_hunts(iocs, sweeps, backends))
+    rule_hunts = _sigma_hunts(techniques, iocs, sigma, backends, sigma_limits) if sigma is not None else []
+    return (
+        tuple(h for h in usecase_hunts if h is not None)
+        + tuple(rule_hunts)
+        + tuple(_sweep_hunts(iocs, sweeps, backends))
+    )
