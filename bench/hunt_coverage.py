@@ -3,7 +3,8 @@
 Usage: python bench/hunt_coverage.py [SHARED_DATA_DIR]   (default ../shared/data)
 Prints: use cases and distinct techniques per backend; how many of the techniques most reported in
 the labelled corpora (articles manifest + attack-train TRAM/AnnoCTR) we cover, exactly or through a
-parent/sub-technique; SigmaHQ's tagged techniques from sigma/sigma_index.json; Splunk ESCU quoted.
+parent/sub-technique; SigmaHQ's tagged techniques from sigma/sigma_index.json; Splunk ESCU quoted;
+and what the SigmaHQ rules give per backend once converted and validated (`--sigma-rules`).
 """
 
 from __future__ import annotations
@@ -78,6 +79,22 @@ def main() -> None:
     print(f"{'Splunk ESCU':14} {'-':>9} {ESCU_TECHNIQUES}")
     missing = [t for t in top[:50] if not covered(t, {t for uc in library for t in uc.techniques})]
     print(f"top-50 reported techniques without a use case: {', '.join(missing) or 'none'}")
+    if (data / "sigma" / "rules").is_dir():
+        sigma_hunts(data / "sigma", top)
+
+
+def sigma_hunts(folder: Path, top: list[str]) -> None:
+    """What `--sigma-rules` adds: SigmaHQ rules converted by our backends AND passing every check."""
+    from huntbrief.context import default_cache_dir, sigma_library
+
+    library = sigma_library(folder.resolve(), tuple(BACKENDS), default_cache_dir() / "sigma")
+    print(f"\nwith --sigma-rules {folder}: {len(library)} rules usable (converted and validated)")
+    for name in BACKENDS:
+        usable = [uc for uc in library if uc.query(name)]
+        theirs = {t for uc in usable for t in uc.techniques}
+        hit50 = sum(covered(t, theirs) for t in top[:50])
+        hit100 = sum(covered(t, theirs) for t in top)
+        print(f"{'sigma ' + name:14} {len(usable):9} {len(theirs):10} {hit50:13}/50 {hit100:13}/100")
 
 
 if __name__ == "__main__":

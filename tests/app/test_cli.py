@@ -197,3 +197,24 @@ def test_a_second_run_on_the_same_folder_is_refused_while_the_first_holds_it(tmp
         ],
     )
     assert again.exit_code == 0, again.output
+
+
+ARTICLES = REPO / "examples" / "feeds" / "articles"
+
+
+@pytest.mark.parametrize(
+    ("name", "levels"),
+    [
+        ("2026-11-advisory-tessaline-cve-2026-41234.html", {"MEDIUM"}),  # a CVE, no exploitation
+        ("2026-11-lockdrift-ransomware-gateway-intrusion.html", {"HIGH", "CRITICAL"}),  # KEV CVE, IOCs
+        ("2026-11-northwind-harborlight-corvane-partnership.html", {"INFO"}),  # a partnership
+        ("2026-11-five-things-cisos-budget-2027.html", {"LOW", "INFO"}),  # an opinion piece
+    ],
+)
+def test_the_example_articles_get_the_severity_a_soc_expects(name: str, levels: set[str]) -> None:
+    result = runner.invoke(app, ["brief", str(ARTICLES / name), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    brief = json.loads(result.stdout)
+    assert brief["severity"]["level"] in levels, brief["severity"]
+    if brief["severity"]["level"] == "INFO":
+        assert brief["techniques"] == [] and brief["hunts"] == []
