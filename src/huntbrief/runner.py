@@ -1,7 +1,8 @@
-"""The imperative shell: poll feeds, select items, fetch articles, analyse, save, render.
+"""The imperative shell: poll feeds, select items, fetch articles, analyse, save, render, deliver.
 
 Everything that touches the network, disk, clock or database for a run happens here or in
 the adapters it is given. One feed's or one item's failure is recorded and the run goes on.
+Alerts and MISP pushes are queued with each saved brief and sent at the end of the pass.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 
 from huntbrief.adapters.fetch import Fetcher
 from huntbrief.adapters.local import is_local, local_path, read_capped
+from huntbrief.adapters.outbox import DeliveryReport, Outbox
 from huntbrief.adapters.output import BriefWriter
 from huntbrief.adapters.store import ItemRecord, Store
 from huntbrief.context import load_context
@@ -27,7 +29,8 @@ from huntbrief.errors import FetchError, HuntbriefError
 from huntbrief.jobs import AnalysisJob, AnalysisOutcome, analyse
 from huntbrief.model import FeedItem, FeedParse, FeedSource, FeedState, ItemFailure
 from huntbrief.pipeline import AnalysisContext
-from huntbrief.run_report import NullProgress, Progress, RunStats
+from huntbrief.run_report import NullProgress, Progress
+from huntbrief.run_report import RunStats as _PassStats
 from huntbrief.stages.feeds import filter_items, parse_feed
 from huntbrief.workers import analyse_in_worker, init_worker
 
@@ -65,6 +68,21 @@ class WorkItem:
     feed_hash: str
 
 
+@dataclass
+class RunStats(_PassStats):
+    """What one pass did, with its deliveries (None when no alert or MISP target is configured)."""
+
+    deliveries: DeliveryReport | None = None
+
+    def summary_line(self) -> str:
+        """The pass's summary line, plus `deliveries: N sent, M failed` when there are targets."""
+        line = super().summary_line()
+        if self.deliveries is None:
+            return line
+        mark = " (interrupted)" if self.interrupted else ""
+        return f"{line.removesuffix(mark)}; {self.deliveries.summary()}{mark}"
+
+
 def utc_now() -> datetime:
     """The real clock (injected into Runner so tests can freeze it)."""
     return datetime.now(UTC)
@@ -95,8 +113,12 @@ class Runner:
         progress: Progress | None = None,
         workers: int = 0,
         severity_overrides: Mapping[str, Any] | None = None,
+        outbox: Outbox | None = None,
+        context_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.fetcher = fetcher
+        self.outbox = outbox  # alert and MISP targets; None: deliver nothing
+        self._context_options = dict(context_options or {})  # load_context options for worker processes
         self.store = store
         self.ctx = ctx
         self.writer = writer
@@ -109,10 +131,12 @@ class Runner:
         self._pool: Executor | None = None
 
     def close(self) -> None:
-        """Release the analysis threads or processes."""
+        """Release the analysis threads or processes and the outbox's connections."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self.outbox is not None:
+            self.outbox.close()
 
     def _executor(self) -> Executor:
         if self._pool is None:
@@ -121,7 +145,7 @@ class Runner:
                     self._workers,
                     mp_context=get_context("spawn"),
                     initializer=init_worker,
-                    initargs=(self._overrides,),
+                    initargs=(self._overrides, self._context_options),
                 )
             else:
                 self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="huntbrief-analyse")
@@ -133,8 +157,9 @@ class Runner:
         work = await self.poll(sources, stats)
         self.progress.items_total(len(work))
         await asyncio.gather(*(self._process(w, stats) for w in work))
-        stats.interrupted = self.stop_requested.is_set()
         self._refresh_outputs(stats)
+        await self._deliver(stats)
+        stats.interrupted = self.stop_requested.is_set()
         self.progress.finished()
         return stats
 
@@ -261,6 +286,7 @@ class Runner:
                 url=w.item.url,
                 feed_hash=w.feed_hash,
                 now=self.clock(),
+                deliver_to=self.outbox.wanted(outcome.brief) if self.outbox is not None else (),
             )
             stage = "render"
             self.writer.write(outcome.brief)
@@ -319,6 +345,21 @@ class Runner:
         if not path.is_relative_to(root):
             raise FetchError("a local feed may only point at files in its own folder", location=url)
         return read_capped(path, self.policy.max_local_bytes, url)
+
+    async def _deliver(self, stats: RunStats) -> None:
+        """Send the outbox's pending deliveries (this pass's briefs and earlier failures), in a thread."""
+        if self.outbox is None:
+            return
+        stats.deliveries = DeliveryReport()
+        if self.stop_requested.is_set():
+            return  # left pending: the next run sends them
+        try:
+            stats.deliveries = await asyncio.to_thread(
+                self.outbox.deliver_pending, now=self.clock, stop=self.stop_requested.is_set
+            )
+        except (HuntbriefError, OSError) as exc:
+            stats.deliveries.failed.append(("outbox", str(exc)))
+            log.error("deliveries stopped (retried next run): %s", exc)
 
     def _refresh_outputs(self, stats: RunStats) -> None:
         """Rewrite the index and any brief file missing on disk (e.g. after a crash mid-render)."""

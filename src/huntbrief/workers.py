@@ -17,12 +17,17 @@ class _WorkerState:
     """Per-process state of a worker: the severity overrides, and the context once loaded."""
 
     overrides: Mapping[str, Any] | None = None
+    options: Mapping[str, Any] = {}
     ctx: AnalysisContext | None = None
 
 
-def init_worker(severity_overrides: Mapping[str, Any] | None) -> None:
-    """Process-pool initializer: remember the overrides; nothing heavy is imported yet."""
+def init_worker(
+    severity_overrides: Mapping[str, Any] | None, options: Mapping[str, Any] | None = None
+) -> None:
+    """Process-pool initializer: remember the overrides and the other `load_context` options
+    (backends, Sigma rule folder); nothing heavy is imported yet."""
     _WorkerState.overrides = severity_overrides
+    _WorkerState.options = dict(options or {})
 
 
 def analyse_in_worker(job: AnalysisJob) -> AnalysisOutcome:
@@ -31,5 +36,5 @@ def analyse_in_worker(job: AnalysisJob) -> AnalysisOutcome:
     from huntbrief.jobs import analyse
 
     if _WorkerState.ctx is None:
-        _WorkerState.ctx = load_context(severity_overrides=_WorkerState.overrides)
+        _WorkerState.ctx = load_context(severity_overrides=_WorkerState.overrides, **_WorkerState.options)
     return analyse(job, _WorkerState.ctx)

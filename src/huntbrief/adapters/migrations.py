@@ -213,6 +213,23 @@ DIGESTS = Table(
     Index("ix_digests_created_at", "created_at"),
 )
 
+# Outbox of alerts and MISP pushes (migration 0004): one row per (target, item). `pending_hash` is the
+# brief version waiting to be sent (queued in the brief's own transaction), `delivered_hash` the last
+# version the target received, so an unchanged brief is never sent twice and a failed one is retried.
+DELIVERIES = Table(
+    "deliveries",
+    METADATA,
+    Column("target", String, primary_key=True),  # outbox.Target.id: "slack:ops", "misp:1a2b…"
+    Column("key", String, primary_key=True),  # items.key (no foreign key: rows of a gone brief are dropped)
+    Column("pending_hash", String),  # NULL when nothing is waiting
+    Column("delivered_hash", String),  # NULL when never delivered
+    Column("attempts", Integer, nullable=False, default=0),  # failed attempts of the pending version
+    Column("last_error", Text),
+    Column("queued_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime),
+    Index("ix_deliveries_pending", "target", "pending_hash"),
+)
+
 
 BUSY_TIMEOUT_MS = 10_000
 BEGIN_MODE = "huntbrief_sqlite_begin"  # execution option: SQLite BEGIN mode (default IMMEDIATE)
@@ -283,10 +300,16 @@ def _digests(conn: Connection) -> None:
     METADATA.create_all(conn, tables=[DIGESTS])
 
 
+def _deliveries(conn: Connection) -> None:
+    """Create the outbox of alert and MISP deliveries (what was sent where, what is still pending)."""
+    METADATA.create_all(conn, tables=[DELIVERIES])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _initial),
     Migration("0002_read_index", _read_index),
     Migration("0003_digests", _digests),
+    Migration("0004_deliveries", _deliveries),
 )
 
 

@@ -1,21 +1,26 @@
 """Send outputs to other systems over HTTP: a MISP server's REST API, and alert webhooks.
 
 Synchronous httpx with retries on connection errors, 429 and 5xx (exponential backoff). Errors
-are `PublishError`s naming the URL; API keys are never logged or put in messages.
+are `PublishError`s naming the URL; API keys are never logged or put in messages. Destinations
+pass the same non-public address refusal as fetching (`check_destination`) unless allowed.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from ipaddress import ip_address
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from huntbrief import __version__
+from huntbrief.adapters.fetch import is_public_address
 from huntbrief.errors import ConfigError, HuntbriefError
 
 MISP_KEY_ENV = "HUNTBRIEF_MISP_KEY"
@@ -33,6 +38,46 @@ class RetryPolicy:
     attempts: int = 3
     backoff: float = 0.5
     timeout: float = 20.0
+
+
+def redact_url(url: str) -> str:
+    """`scheme://host[:port]/…`: a URL fit for logs (webhook paths and queries are often secrets)."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    port = f":{parts.port}" if parts.port else ""
+    tail = "/…" if parts.path.strip("/") or parts.query else ""
+    return f"{parts.scheme}://{host}{port}{tail}"
+
+
+def check_destination(
+    url: str, *, allow_private: bool, resolve: Callable[[str], list[str]] | None = None
+) -> None:
+    """Refuse non-http(s) URLs and, unless `allow_private`, hosts that are or resolve to non-public
+    addresses (the rule of `adapters.fetch`); raises PublishError naming the redacted URL."""
+    parts, where = urlsplit(url), redact_url(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise PublishError("refused: only http(s) URLs with a host are used", location=where)
+    if allow_private:
+        return
+    try:
+        addresses = [str(ip_address(parts.hostname))]
+    except ValueError:
+        addresses = (resolve or _resolve)(parts.hostname)
+    for address in addresses:
+        if not is_public_address(address):
+            raise PublishError(
+                f"refused: {parts.hostname} is a non-public address ({address}); "
+                "set allow_private_networks to allow it",
+                location=where,
+            )
+
+
+def _resolve(host: str) -> list[str]:
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise PublishError(f"cannot resolve host {host}: {exc}", location=host) from exc
+    return [str(info[4][0]).split("%")[0] for info in infos]
 
 
 def send_json(

@@ -1,4 +1,5 @@
-"""The state store: items seen, content hashes, current briefs, their history, and failures.
+"""The state store: items seen, content hashes, current briefs, their history, failures, and the
+outbox of alert and MISP deliveries (`adapters/deliveries.py`, queued with each saved brief).
 
 SQLAlchemy Core over any URL (SQLite by default). Briefs are kept as `serialize.brief_to_dict`
 JSON plus a few indexed columns. On SQLite every write transaction is `BEGIN IMMEDIATE` in WAL
@@ -21,6 +22,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
+from huntbrief.adapters import deliveries
+from huntbrief.adapters.deliveries import PendingDelivery
 from huntbrief.adapters.migrations import (
     BEGIN_MODE,
     BRIEF_HISTORY,
@@ -77,8 +80,21 @@ class Store(Protocol):
     def save_feed_state(self, state: FeedState, *, now: datetime) -> None: ...
     def items(self, keys: Sequence[str]) -> dict[str, ItemRecord]: ...
     def save_brief(
-        self, brief: Brief, *, key: str, source: str, url: str | None, feed_hash: str | None, now: datetime
+        self,
+        brief: Brief,
+        *,
+        key: str,
+        source: str,
+        url: str | None,
+        feed_hash: str | None,
+        now: datetime,
+        deliver_to: Sequence[str] = (),
     ) -> None: ...
+    def pending_deliveries(self, target: str) -> list[PendingDelivery]: ...
+    def settle_delivery(
+        self, target: str, key: str, *, pending_hash: str, delivered_hash: str | None, now: datetime
+    ) -> None: ...
+    def record_delivery_failure(self, target: str, key: str, error: str) -> int: ...
     def mark_checked(self, key: str, *, feed_hash: str | None, now: datetime) -> None: ...
     def record_poll(self, url: str, *, source: str, status: int, now: datetime) -> None: ...
     def record_failure(self, failure: ItemFailure, *, feed_hash: str | None, now: datetime) -> int: ...
@@ -176,9 +192,18 @@ class SqlStore:
         return found
 
     def save_brief(
-        self, brief: Brief, *, key: str, source: str, url: str | None, feed_hash: str | None, now: datetime
+        self,
+        brief: Brief,
+        *,
+        key: str,
+        source: str,
+        url: str | None,
+        feed_hash: str | None,
+        now: datetime,
+        deliver_to: Sequence[str] = (),
     ) -> None:
-        """Store the item as done, its current brief and a history row, all in one transaction."""
+        """Store the item as done, its current brief, a history row and its pending deliveries to the
+        `deliver_to` targets (outbox), all in one transaction."""
         stored = brief if brief.item_key is not None else replace(brief, item_key=key)
         analysed, level = brief.analysed_at or now, brief.severity.level.value
         item = {
@@ -206,6 +231,26 @@ class SqlStore:
             _upsert(conn, BRIEFS, row, {k: v for k, v in row.items() if k != "key"})
             conn.execute(BRIEF_HISTORY.insert().values(history))
             write_index(conn, key, data, row)
+            deliveries.queue(conn, key, brief.content_hash, deliver_to, now)
+
+    def pending_deliveries(self, target: str) -> list[PendingDelivery]:
+        """The brief versions waiting to be sent to `target` (failed ones last)."""
+        with self._tx(write=False) as conn:
+            return deliveries.pending(conn, target)
+
+    def settle_delivery(
+        self, target: str, key: str, *, pending_hash: str, delivered_hash: str | None, now: datetime
+    ) -> None:
+        """Clear a pending delivery: sent (`delivered_hash` is the version sent) or dropped (None)."""
+        with self._tx(write=True) as conn:
+            deliveries.settle(
+                conn, target, key, pending_hash=pending_hash, delivered_hash=delivered_hash, now=now
+            )
+
+    def record_delivery_failure(self, target: str, key: str, error: str) -> int:
+        """Count a failed delivery (it stays pending for the next run); return its attempts."""
+        with self._tx(write=True) as conn:
+            return deliveries.fail(conn, target, key, error)
 
     def record_poll(self, url: str, *, source: str, status: int, now: datetime) -> None:
         """Count one HTTP answer to a feed poll (200, 304, 4xx…) for the feed-health view."""

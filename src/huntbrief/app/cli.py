@@ -17,7 +17,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from platformdirs import user_data_dir
@@ -26,21 +26,37 @@ from rich.console import Console
 from huntbrief import __version__
 from huntbrief.adapters.fetch import FetchPolicy, HttpxFetcher
 from huntbrief.adapters.lock import RunLock
+from huntbrief.adapters.outbox import make_outbox
 from huntbrief.adapters.output import BriefWriter
 from huntbrief.adapters.render import get_renderers
 from huntbrief.adapters.store import open_store
+from huntbrief.adapters.targets import delivery_targets
 from huntbrief.app.cmd_attack import attack_app
 from huntbrief.app.cmd_data import data_app
 from huntbrief.app.cmd_digest import digest
 from huntbrief.app.cmd_hunts import hunts_app
 from huntbrief.app.cmd_serve import serve
 from huntbrief.app.inputs import read_input
+from huntbrief.app.options import (
+    AnalysisOptions,
+    BackendsOpt,
+    SigmaOpt,
+    TlpOpt,
+    parse_backend_option,
+    tlp_level,
+)
 from huntbrief.app.progress import make_progress
-from huntbrief.config import Settings, parse_duration, parse_formats, sources_from_args
+from huntbrief.config import (
+    Settings,
+    parse_duration,
+    parse_formats,
+    sigma_folder,
+    sources_from_args,
+)
 from huntbrief.context import load_context
 from huntbrief.errors import ConfigError, HuntbriefError
 from huntbrief.model import FeedSource
-from huntbrief.pipeline import build_brief
+from huntbrief.pipeline import DEFAULT_BACKENDS, build_brief
 from huntbrief.runner import Runner, RunPolicy, RunStats
 from huntbrief.serialize import iocs_to_dict, technique_to_dict
 from huntbrief.stages.attack import infer_techniques
@@ -139,8 +155,15 @@ def run(
         ),
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    misp_url: Annotated[
+        str | None,
+        typer.Option(help="Push each new or changed brief to this MISP server (key: $HUNTBRIEF_MISP_KEY)."),
+    ] = None,
+    sigma_rules: SigmaOpt = None,
+    backends: BackendsOpt = None,
+    tlp: TlpOpt = None,
 ) -> None:
-    """Poll feeds and write one brief per new or changed article, plus an index.
+    """Poll feeds and write one brief per new or changed article, plus an index; send alerts.
 
     Example: huntbrief run examples/huntbrief.toml --out briefs/
     """
@@ -149,7 +172,18 @@ def run(
         chosen = parse_formats(formats) if formats else None
         found, settings = sources_from_args(sources or [], Path.cwd())
         fmt = chosen or tuple(settings.model.formats)
-        runner = _make_runner(settings, db, out, fmt, allow_private_networks, quiet, len(found))
+        targets = delivery_targets(settings, misp_url=misp_url, env=os.environ)  # before any work
+        analysis = AnalysisOptions(
+            backends=parse_backend_option(backends) if backends else tuple(settings.model.backends),
+            sigma_rules=sigma_folder(settings, sigma_rules),
+            tlp=tlp_level(tlp) if tlp else settings.model.tlp,
+        )
+        runner = _make_runner(settings, db, out, fmt, allow_private_networks, quiet, len(found), analysis)
+        m = settings.model
+        private = allow_private_networks or m.allow_private_networks
+        runner.outbox = make_outbox(
+            targets, runner.store, retries=m.retries, timeout=m.timeout, allow_private=private
+        )
     except HuntbriefError as exc:
         _die(exc)
     try:
@@ -171,6 +205,7 @@ def _make_runner(
     allow_private: bool,
     quiet: bool,
     feed_count: int,
+    analysis: AnalysisOptions,
 ) -> Runner:
     m = settings.model
     base = settings.path.parent if settings.path else Path.cwd()
@@ -184,7 +219,8 @@ def _make_runner(
         per_host=m.per_host,
         allow_private_networks=allow_private or m.allow_private_networks,
     )
-    ctx = load_context(severity_overrides=m.severity, location=str(settings.path or "defaults"))
+    options: dict[str, Any] = {"backends": analysis.backends, "sigma_rules": analysis.sigma_rules}
+    ctx = load_context(severity_overrides=m.severity, location=str(settings.path or "defaults"), **options)
     run_policy = RunPolicy(
         max_attempts=m.max_attempts,
         max_local_bytes=m.max_bytes,
@@ -195,11 +231,12 @@ def _make_runner(
         fetcher=HttpxFetcher(policy),
         store=open_store(db_target),
         ctx=ctx,
-        writer=BriefWriter(out_dir, get_renderers(fmt)),
+        writer=BriefWriter(out_dir, get_renderers(fmt, tlp=analysis.tlp)),
         policy=run_policy,
         progress=make_progress(err, enabled=not quiet),
         severity_overrides=m.severity,
         workers=_workers(m.workers, feed_count),
+        context_options=options,
     )
 
 
@@ -256,10 +293,13 @@ def brief(
     source: Annotated[str | None, typer.Option(help="Source name to show.")] = None,
     published: Annotated[datetime | None, typer.Option(help="Publication date, e.g. 2024-05-01.")] = None,
     allow_private_networks: Annotated[bool, typer.Option("--allow-private-networks")] = False,
+    sigma_rules: SigmaOpt = None,
+    backends: BackendsOpt = None,
+    tlp: TlpOpt = None,
 ) -> None:
     """Print the brief of one article.
 
-    Example: huntbrief brief report.html --format json
+    Example: huntbrief brief report.html --format json --sigma-rules ~/sigma/rules
     """
     try:
         article = read_input(
@@ -270,8 +310,10 @@ def brief(
             published=published,
             allow_private=allow_private_networks,
         )
-        result = build_brief(article, load_context(), analysed_at=datetime.now(UTC))
-        text = get_renderers((format.value,))[0].render(result)
+        chosen = parse_backend_option(backends) if backends else DEFAULT_BACKENDS
+        ctx = load_context(sigma_rules=sigma_rules, backends=chosen)
+        result = build_brief(article, ctx, analysed_at=datetime.now(UTC))
+        text = get_renderers((format.value,), tlp=tlp_level(tlp) if tlp else "clear")[0].render(result)
     except HuntbriefError as exc:
         _die(exc)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")

@@ -53,9 +53,18 @@ RENDERERS: dict[str, type[Renderer]] = {
 }
 
 
-def get_renderers(names: tuple[str, ...]) -> tuple[Renderer, ...]:
-    """Instantiate renderers by name; an unknown name is a ConfigError listing the valid ones."""
+def get_renderers(names: tuple[str, ...], *, tlp: str = "clear") -> tuple[Renderer, ...]:
+    """Instantiate renderers by name (STIX and MISP marked with `tlp`); an unknown name is a
+    ConfigError listing the valid ones."""
     unknown = [n for n in names if n not in RENDERERS]
     if unknown:
         raise ConfigError(f"unknown format {', '.join(unknown)}; valid: {', '.join(RENDERERS)}")
-    return tuple(RENDERERS[n]() for n in names)
+    return tuple(_make(n, tlp) for n in names)
+
+
+def _make(name: str, tlp: str) -> Renderer:
+    if name == "stix":
+        return StixRenderer(tlp=tlp)
+    if name == "misp":
+        return MispRenderer(tlp=tlp)
+    return RENDERERS[name]()
