@@ -252,40 +252,38 @@ class SplunkPlain(SigmaBackend):
         return f'source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" {event} {text}'
 
 
-class DefenderXdr(SigmaBackend):
+class _Kusto(SigmaBackend):
+    """KQL through pySigma's Kusto backend with one of its pipelines, plus our KQL fixes."""
+
+    requires = ("sigma.collection", "sigma.backends.kusto")
+    pipeline: ClassVar[tuple[str, str]]  # (module, function) of the pySigma processing pipeline
+    registry: ClassVar[tuple[str, str]]  # (table, value-name column) of registry events
+
+    def _backend(self) -> Any:
+        KustoBackend = _attr("sigma.backends.kusto", "KustoBackend")
+        return KustoBackend(_attr(*self.pipeline)())
+
+    def fix(self, text: str, logic: Mapping[str, Any]) -> str:
+        """Numeric ports and full registry paths (module doc)."""
+        return fix_kql(text, *self.registry)
+
+
+class DefenderXdr(_Kusto):
     """Microsoft Defender XDR advanced hunting KQL (DeviceProcessEvents, DeviceRegistryEvents, ...)."""
 
     name = "kql"
     label = "Microsoft Defender XDR KQL"
-    requires = ("sigma.collection", "sigma.backends.kusto")
-
-    def _backend(self) -> Any:
-        KustoBackend = _attr("sigma.backends.kusto", "KustoBackend")
-        microsoft_xdr_pipeline = _attr("sigma.pipelines.microsoftxdr", "microsoft_xdr_pipeline")
-
-        return KustoBackend(microsoft_xdr_pipeline())
-
-    def fix(self, text: str, logic: Mapping[str, Any]) -> str:
-        """Numeric ports and full registry paths (module doc)."""
-        return fix_kql(text, "DeviceRegistryEvents", "RegistryValueName")
+    pipeline = ("sigma.pipelines.microsoftxdr", "microsoft_xdr_pipeline")
+    registry = ("DeviceRegistryEvents", "RegistryValueName")
 
 
-class SentinelAsim(SigmaBackend):
+class SentinelAsim(_Kusto):
     """Microsoft Sentinel KQL over the ASIM unifying parsers (imProcessCreate, imRegistry, ...)."""
 
     name = "sentinel"
     label = "Microsoft Sentinel KQL"
-    requires = ("sigma.collection", "sigma.backends.kusto")
-
-    def _backend(self) -> Any:
-        KustoBackend = _attr("sigma.backends.kusto", "KustoBackend")
-        sentinel_asim_pipeline = _attr("sigma.pipelines.sentinelasim", "sentinel_asim_pipeline")
-
-        return KustoBackend(sentinel_asim_pipeline())
-
-    def fix(self, text: str, logic: Mapping[str, Any]) -> str:
-        """Numeric ports and full registry paths (module doc)."""
-        return fix_kql(text, "imRegistry", "RegistryValue")
+    pipeline = ("sigma.pipelines.sentinelasim", "sentinel_asim_pipeline")
+    registry = ("imRegistry", "RegistryValue")
 
 
 class ElasticEsql(SigmaBackend):
