@@ -249,6 +249,16 @@ class HttpxFetcher:
         return bytes(body)
 
 
+async def fetch_document(url: str, policy: FetchPolicy) -> bytes:
+    """GET one document with huntbrief's fetcher (timeouts, size cap, address checks); the body of
+    a 200 answer, else FetchError naming the URL."""
+    async with HttpxFetcher(policy) as fetcher:
+        result = await fetcher.fetch(url)
+    if result.status != 200:
+        raise FetchError(f"HTTP {result.status}", location=url)
+    return result.content
+
+
 def _reason(exc: BaseException) -> str:
     """A short human reason for a failed attempt."""
     if isinstance(exc, TimeoutError | httpx.TimeoutException):

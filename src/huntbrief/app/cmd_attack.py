@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from huntbrief.adapters.fetch import FetchPolicy, HttpxFetcher
+from huntbrief.adapters.fetch import FetchPolicy, fetch_document
 from huntbrief.app.cmd_data import write_atomically
 from huntbrief.catalog.attack import (
     AttackCatalog,
@@ -23,7 +23,7 @@ from huntbrief.catalog.attack import (
 from huntbrief.catalog.killchain import load_kill_chain
 from huntbrief.catalog.technique_aliases import load_technique_aliases
 from huntbrief.catalog.technique_model import load_technique_model
-from huntbrief.errors import CatalogError, FetchError, HuntbriefError
+from huntbrief.errors import CatalogError, HuntbriefError
 
 attack_app = typer.Typer(
     name="attack",
@@ -35,15 +35,6 @@ attack_app = typer.Typer(
 err = Console(stderr=True)
 BUNDLE_MAX_BYTES = 256 * 1024 * 1024
 MIN_TECHNIQUES = 100  # an Enterprise bundle has several hundred; fewer means the wrong file
-
-
-async def fetch_bundle(url: str, policy: FetchPolicy) -> bytes:
-    """GET a bundle with huntbrief's fetcher (timeouts, size cap, address checks); raises FetchError."""
-    async with HttpxFetcher(policy) as fetcher:
-        result = await fetcher.fetch(url)
-    if result.status != 200:
-        raise FetchError(f"HTTP {result.status}", location=url)
-    return result.content
 
 
 def converted_catalog(content: bytes, where: str) -> tuple[AttackCatalog, str]:
@@ -79,7 +70,7 @@ def converted_catalog(content: bytes, where: str) -> tuple[AttackCatalog, str]:
 
 def _read_source(source: str, policy: FetchPolicy) -> bytes:
     if source.startswith(("http://", "https://")):
-        return asyncio.run(fetch_bundle(source, policy))
+        return asyncio.run(fetch_document(source, policy))
     try:
         return Path(source).expanduser().read_bytes()
     except OSError as exc:

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from huntbrief.adapters.fetch import FetchPolicy, HttpxFetcher
+from huntbrief.adapters.fetch import FetchPolicy, fetch_document
 from huntbrief.catalog.kev import (
     FEED_URL,
     KevCatalog,
@@ -22,7 +22,7 @@ from huntbrief.catalog.kev import (
     reduce_feed,
     render_snapshot,
 )
-from huntbrief.errors import CatalogError, FetchError, HuntbriefError
+from huntbrief.errors import CatalogError, HuntbriefError
 
 data_app = typer.Typer(
     name="data",
@@ -33,15 +33,6 @@ data_app = typer.Typer(
 )
 err = Console(stderr=True)
 KEV_MAX_BYTES = 64 * 1024 * 1024
-
-
-async def fetch_kev(url: str, policy: FetchPolicy) -> bytes:
-    """GET the KEV feed with huntbrief's fetcher (timeouts, size cap, address checks); raises FetchError."""
-    async with HttpxFetcher(policy) as fetcher:
-        result = await fetcher.fetch(url)
-    if result.status != 200:
-        raise FetchError(f"HTTP {result.status}", location=url)
-    return result.content
 
 
 def validated_snapshot(content: bytes, url: str) -> tuple[KevCatalog, str]:
@@ -90,7 +81,7 @@ def update(
         timeout=timeout, max_bytes=KEV_MAX_BYTES, allow_private_networks=allow_private_networks
     )
     try:
-        catalog, text = validated_snapshot(asyncio.run(fetch_kev(url, policy)), url)
+        catalog, text = validated_snapshot(asyncio.run(fetch_document(url, policy)), url)
         write_atomically(target, text)
         active = load_kev(target)
     except (HuntbriefError, OSError) as exc:
