@@ -20,7 +20,6 @@ import pytest
 from huntbrief.catalog.boilerplate import load_boilerplate, parse_boilerplate
 from huntbrief.errors import CatalogError, ParseError
 from huntbrief.model import Article, FeedItem, TextOrigin
-from huntbrief.stages import articles
 from huntbrief.stages.articles import (
     article_from_feed,
     article_from_text,
@@ -202,7 +201,9 @@ def test_body_fallback_when_trafilatura_finds_nothing(monkeypatch: pytest.Monkey
             raise RuntimeError("odd markup")
         return None
 
-    monkeypatch.setattr(articles.trafilatura, "bare_extraction", nothing)
+    import trafilatura  # imported by the stage on first use: patch the module itself
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", nothing)
     article = extract("vendor_blog.html")
     assert (
         article.title

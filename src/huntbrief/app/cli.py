@@ -17,20 +17,13 @@ import sys
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from platformdirs import user_data_dir
 from rich.console import Console
 
 from huntbrief import __version__
-from huntbrief.adapters.fetch import FetchPolicy, HttpxFetcher
-from huntbrief.adapters.lock import RunLock
-from huntbrief.adapters.outbox import make_outbox
-from huntbrief.adapters.output import BriefWriter
-from huntbrief.adapters.render import get_renderers
-from huntbrief.adapters.store import open_store
-from huntbrief.adapters.targets import delivery_targets
 from huntbrief.app.cmd_attack import attack_app
 from huntbrief.app.cmd_data import data_app
 from huntbrief.app.cmd_digest import digest
@@ -45,7 +38,6 @@ from huntbrief.app.options import (
     parse_backend_option,
     tlp_level,
 )
-from huntbrief.app.progress import make_progress
 from huntbrief.config import (
     Settings,
     parse_duration,
@@ -53,11 +45,11 @@ from huntbrief.config import (
     sigma_folder,
     sources_from_args,
 )
-from huntbrief.context import load_context
 from huntbrief.errors import ConfigError, HuntbriefError
 from huntbrief.model import FeedSource
-from huntbrief.pipeline import DEFAULT_BACKENDS, build_brief
-from huntbrief.runner import Runner, RunPolicy, RunStats
+
+if TYPE_CHECKING:  # the heavy modules (SQLAlchemy, httpx, FastAPI, pySigma) load only in the commands
+    from huntbrief.runner import Runner, RunStats
 from huntbrief.serialize import iocs_to_dict, technique_to_dict
 from huntbrief.stages.attack import infer_techniques
 from huntbrief.stages.iocs import find_indicators
@@ -167,6 +159,10 @@ def run(
 
     Example: huntbrief run examples/huntbrief.toml --out briefs/
     """
+    from huntbrief.adapters.lock import RunLock
+    from huntbrief.adapters.outbox import make_outbox
+    from huntbrief.adapters.targets import delivery_targets
+
     try:
         interval = parse_duration(every) if every else None
         chosen = parse_formats(formats) if formats else None
@@ -207,6 +203,14 @@ def _make_runner(
     feed_count: int,
     analysis: AnalysisOptions,
 ) -> Runner:
+    from huntbrief.adapters.fetch import FetchPolicy, HttpxFetcher
+    from huntbrief.adapters.output import BriefWriter
+    from huntbrief.adapters.render import get_renderers
+    from huntbrief.adapters.store import open_store
+    from huntbrief.app.progress import make_progress
+    from huntbrief.context import load_context
+    from huntbrief.runner import Runner, RunPolicy
+
     m = settings.model
     base = settings.path.parent if settings.path else Path.cwd()
     db_target = db or (str(base / m.db) if m.db and "://" not in m.db else m.db) or str(_default_db())
@@ -301,6 +305,10 @@ def brief(
 
     Example: huntbrief brief report.html --format json --sigma-rules ~/sigma/rules
     """
+    from huntbrief.adapters.render import get_renderers
+    from huntbrief.context import load_context
+    from huntbrief.pipeline import DEFAULT_BACKENDS, build_brief
+
     try:
         article = read_input(
             input,
@@ -330,9 +338,11 @@ def iocs(
 
     Example: huntbrief iocs report.txt --format csv
     """
+    from huntbrief.catalog.noise import load_noise
+
     try:
         article = read_input(input, url=url, allow_private=allow_private_networks)
-        found = find_indicators(article, load_context().noise)
+        found = find_indicators(article, load_noise())
     except HuntbriefError as exc:
         _die(exc)
     if format is IocFormat.json:
@@ -359,6 +369,8 @@ def techniques(
 
     Example: huntbrief techniques report.html --format json
     """
+    from huntbrief.context import load_context
+
     try:
         article = read_input(input, allow_private=allow_private_networks)
         ctx = load_context()
@@ -399,6 +411,8 @@ def failures(
 
     Example: huntbrief failures --db huntbrief.db
     """
+    from huntbrief.adapters.store import open_store
+
     try:
         store = open_store(db or str(_default_db()))
         rows = store.failures()

@@ -6,19 +6,20 @@ import sys
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from platformdirs import user_data_dir
 from rich.console import Console
 
 from huntbrief.adapters.output import atomic_write
-from huntbrief.adapters.render.digest import render_digest
-from huntbrief.adapters.store import SqlStore, open_store
 from huntbrief.config import CONFIG_NAME, load_settings, parse_duration
 from huntbrief.digest import Digest, Version, build_digest
 from huntbrief.errors import ConfigError, HuntbriefError
 from huntbrief.model import SeverityLevel
+
+if TYPE_CHECKING:
+    from huntbrief.adapters.store import SqlStore
 
 err = Console(stderr=True)
 
@@ -76,6 +77,9 @@ def digest(
 
     Example: huntbrief digest --since 24h --min-severity MEDIUM --format html --out digest.html
     """
+    from huntbrief.adapters.render.digest import render_digest
+    from huntbrief.adapters.store import open_store
+
     now = datetime.now(UTC)
     try:
         window = timedelta(seconds=parse_duration(since))

@@ -10,8 +10,6 @@ import typer
 from platformdirs import user_data_dir
 from rich.console import Console
 
-from huntbrief.adapters.store import open_store
-from huntbrief.app.web import LOOPBACK_HOSTS, create_app
 from huntbrief.errors import HuntbriefError
 
 err = Console(stderr=True)
@@ -47,6 +45,9 @@ def serve(
     Example: huntbrief serve --db ~/.local/share/huntbrief/state.db --port 8000
     """
     import uvicorn
+
+    from huntbrief.adapters.store import open_store
+    from huntbrief.app.web import LOOPBACK_HOSTS, create_app
 
     target = db or str(default_db())
     if "://" not in target and not Path(target).expanduser().exists():

@@ -27,6 +27,16 @@ _PATTERN_KEYS = frozenset(("name", "action", "pattern", "description"))
 _MAX_PREFIX_ROUNDS = 12
 
 
+def _alternation(patterns: tuple[BoilerplatePattern, ...]) -> re.Pattern[str] | None:
+    """One regex matching where any of `patterns` matches (same flags), or None."""
+    if not patterns or len({p.regex.flags for p in patterns}) != 1:
+        return None
+    try:
+        return re.compile("|".join(f"(?:{p.regex.pattern})" for p in patterns), patterns[0].regex.flags)
+    except re.error:
+        return None
+
+
 class BoilerplateAction(StrEnum):
     """What a pattern does when it matches."""
 
@@ -55,10 +65,20 @@ class BoilerplatePatterns:
     _by_action: dict[BoilerplateAction, tuple[BoilerplatePattern, ...]] = field(
         init=False, repr=False, compare=False
     )
+    # Per action, one alternation of all its patterns: most lines match none, and one regex call
+    # tells that (None when the patterns cannot be combined, e.g. differing flags).
+    _any: dict[BoilerplateAction, re.Pattern[str] | None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         grouped = {a: tuple(p for p in self.patterns if p.action is a) for a in BoilerplateAction}
         object.__setattr__(self, "_by_action", grouped)
+        object.__setattr__(self, "_any", {a: _alternation(ps) for a, ps in grouped.items()})
+
+    def _none_can_match(self, action: BoilerplateAction, text: str, *, whole: bool) -> bool:
+        combined = self._any[action]
+        if combined is None:
+            return False
+        return (combined.fullmatch(text) if whole else combined.match(text)) is None
 
     def _of(self, action: BoilerplateAction) -> tuple[BoilerplatePattern, ...]:
         return self._by_action[action]
@@ -66,6 +86,8 @@ class BoilerplatePatterns:
     def line_match(self, line: str) -> str | None:
         """Name of the drop_line pattern matching the whole line (bullet marker ignored), else None."""
         core = line_core(line)
+        if self._none_can_match(BoilerplateAction.DROP_LINE, core, whole=True):
+            return None
         for pattern in self._of(BoilerplateAction.DROP_LINE):
             if pattern.regex.fullmatch(core):
                 return pattern.name
@@ -74,11 +96,15 @@ class BoilerplatePatterns:
     def starts_section(self, line: str) -> bool:
         """True when the whole line is a chrome section heading such as "Related posts"."""
         core = line_core(line)
+        if self._none_can_match(BoilerplateAction.DROP_SECTION, core, whole=True):
+            return False
         return any(p.regex.fullmatch(core) for p in self._of(BoilerplateAction.DROP_SECTION))
 
     def strip_prefix(self, line: str) -> str:
         """The stripped line with leading glued chrome ("Written by X May 10, 2021 5 min read") cut off."""
         text = line.strip()
+        if self._none_can_match(BoilerplateAction.STRIP_PREFIX, text, whole=False):
+            return text
         prefixes = self._of(BoilerplateAction.STRIP_PREFIX)
         for _ in range(_MAX_PREFIX_ROUNDS):
             before = text

@@ -11,15 +11,15 @@ import html as html_entities
 import logging
 import re
 from datetime import UTC, datetime
-from typing import Any
-
-import trafilatura
-from trafilatura.settings import Document
+from typing import TYPE_CHECKING, Any
 
 from huntbrief.catalog.boilerplate import BoilerplatePatterns, load_boilerplate
 from huntbrief.model import Article, FeedItem, TextOrigin
 from huntbrief.stages.decoding import decode_markup, is_probably_html
 from huntbrief.stages.html_text import HTML_ROLES, TRAFILATURA_ROLES, marked_blocks, parse_html, tree_to_text
+
+if TYPE_CHECKING:  # trafilatura loads on first HTML extraction (plain text never needs it)
+    from trafilatura.settings import Document
 
 __all__ = [
     "article_from_feed",
@@ -44,7 +44,7 @@ _TOKEN_EDGES = ".,;:()\"'<>“”‘’"
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _ATX_HEADING = re.compile(r"(#{1,6})\s+(.*?)(?:\s+#+)?\s*")
 _MD_LINK = re.compile(r"\[([^\[\]\n]{0,300})\]\([^()\s]{0,2000}\)")
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]+")  # zero-width chars, soft hyphens
 _TITLE_MAX = 150
 _SECTION_LINE_MAX = 300
 _SECTION_LINES_MAX = 30
@@ -199,12 +199,15 @@ def _squeeze_blank_lines(lines: list[str]) -> str:
 
 def _plain(text: str) -> str:
     """Text with normalised line ends, no trailing spaces or invisible characters, single blank lines."""
-    lines = [line.rstrip() for line in text.translate(_INVISIBLE).splitlines()]
+    lines = [line.rstrip() for line in _INVISIBLE.sub("", text).splitlines()]
     return _squeeze_blank_lines(lines)
 
 
 def _trafilatura(page: str, url: str | None) -> Document | None:
     """trafilatura's main-text extraction, or None when it finds nothing or fails on odd markup."""
+    import trafilatura
+    from trafilatura.settings import Document
+
     try:
         result: Any = trafilatura.bare_extraction(
             page,

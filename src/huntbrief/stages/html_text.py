@@ -15,7 +15,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]{0,300}\?>")
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]+")  # zero-width chars, soft hyphens
 
 
 def parse_html(text: str) -> etree._Element | None:
@@ -161,7 +161,7 @@ class _Renderer:
             elif with_tail or element is not root:
                 self._text(element.tail)
         self._flush()
-        return "\n".join(self.lines).strip("\n").translate(_INVISIBLE)
+        return _INVISIBLE.sub("", "\n".join(self.lines).strip("\n"))
 
     def _role(self, element: etree._Element) -> Role:
         tag = str(element.tag)
