@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Accuracy, speed and memory of the ATT&CK stage, on documents held out from the TRAIN split.
 
-Usage: python bench/attack_eval.py [--folds 3] [--data ../shared/data] [--speed-only]
+Usage: python bench/attack_eval.py [--folds 3] [--data ../shared/data] [--speed-only] [--document-layer]
 
 Documents (TRAM2 full reports, AnnoCTR reports) are split into folds by a fixed hash of their name;
 for each fold the model is trained (scripts/train_attack.py's `fit`) on the other documents plus the
@@ -10,7 +10,8 @@ the SoK protocol (Büchel et al., USENIX Security 2025): per-document F1 of the 
 averaged over documents, both sides limited to the dataset's label set (a predicted sub-technique
 counts as its parent when only the parent is in the set). Also printed: sentence-level P/R/F1 of the
 learned layer, each layer's contribution, the explicit-ID-and-name baseline, a plain TF-IDF +
-logistic-regression baseline, the Platt scale fitted on held-out margins, and speed/memory.
+logistic-regression baseline, the Platt scale fitted on held-out margins, and speed/memory. With
+--document-layer, also the unshipped document-level layer of bench/attack_document.py.
 """
 
 from __future__ import annotations
@@ -254,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-baseline", action="store_true", help="skip the plain TF-IDF + LR baseline")
     parser.add_argument("--min-positives", type=int, default=None, help="model fewer techniques (smoke runs)")
     parser.add_argument("--max-folds", type=int, default=None, help="evaluate only the first N folds")
+    parser.add_argument(
+        "--document-layer", action="store_true", help="also measure the (unshipped) document-level layer"
+    )
     args = parser.parse_args(argv)
     if args.speed_only:
         speed_and_memory()
@@ -290,6 +294,8 @@ def run_folds(args: argparse.Namespace) -> None:
             )
         if not args.no_baseline:
             _merge(scores, plain_baseline(corpus, train, held))
+        if args.document_layer:
+            _merge(scores, _document_layer(corpus, train, held, model, catalog, aliases))
         print(f"fold {fold + 1}/{args.folds} done ({len(held)} held-out documents)", file=sys.stderr)
     report(scores)
     tp, fp, fn = counts
@@ -327,6 +333,27 @@ def _model_only(
         scores.setdefault(f"{doc.dataset}|all", []).append(
             prf(restrict((h.id for h in hits), labels, catalog), set(doc.gold & labels))
         )
+    return scores
+
+
+def _document_layer(
+    corpus: Corpus,
+    train: Sequence[Document],
+    held: Sequence[Document],
+    model: TechniqueModel,
+    catalog: AttackCatalog,
+    aliases: TechniqueAliases,
+) -> Scores:
+    """Scores of the experimental document-level layer (bench/attack_document.py) on the held-out fold."""
+    from attack_document import predictions
+
+    scores: Scores = {}
+    for name, predicted in predictions(corpus, train, held, model, catalog, aliases).items():
+        for doc in held:
+            labels = label_set(corpus, doc.dataset)
+            scores.setdefault(f"{doc.dataset}|{name}", []).append(
+                prf(restrict(predicted[doc.name], labels, catalog), set(doc.gold & labels))
+            )
     return scores
 
 

@@ -151,18 +151,30 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         reply = owner._take(self.path, {k.lower(): v for k, v in self.headers.items()})
         owner._enter()
+        left = False
+
+        def leave() -> None:
+            nonlocal left
+            if not left:
+                left = True
+                owner._leave()
+
         try:
-            self._respond(reply)
+            self._respond(reply, answering=leave)
         except (BrokenPipeError, ConnectionResetError):
             pass
         finally:
-            owner._leave()
+            leave()
 
-    def _respond(self, reply: Reply | None) -> None:
+    def _respond(self, reply: Reply | None, answering: Any = lambda: None) -> None:
+        """Answer after the reply's delay; `answering` is called when the answer starts, so that
+        `max_active` counts overlapping requests, not a client already sending its next request
+        while this thread is still closing the previous answer's connection."""
         if reply is None:
             self.send_error(404)
             return
         time.sleep(reply.delay)
+        answering()
         if self._not_modified(reply):
             self.send_response(304)
             self._validators(reply)

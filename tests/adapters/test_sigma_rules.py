@@ -283,6 +283,7 @@ def sigmahq(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+@pytest.mark.timeout(600)  # converts and checks ~1,000 real rules: tens of seconds on a busy 2-core box
 def test_sigmahq_process_creation_rules_convert_validate_and_keep_their_authors(
     sigmahq: Path, tmp_path: Path
 ) -> None:

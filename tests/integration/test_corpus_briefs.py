@@ -40,6 +40,7 @@ def briefs() -> list[tuple[dict[str, object], Brief]]:
     return out
 
 
+@pytest.mark.timeout(600)  # 50 real articles through the pipeline with every backend, then the checkers
 def test_every_query_in_every_corpus_brief_validates(briefs: list[tuple[dict[str, object], Brief]]) -> None:
     checker = require_kql_checker()
     queries = [
@@ -55,6 +56,7 @@ def test_every_query_in_every_corpus_brief_validates(briefs: list[tuple[dict[str
     assert not problems, list(problems.items())[:5]
 
 
+@pytest.mark.timeout(600)
 def test_articles_that_are_not_threat_reports_get_no_hunts(
     briefs: list[tuple[dict[str, object], Brief]],
 ) -> None:

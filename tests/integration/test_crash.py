@@ -69,6 +69,7 @@ def _run_and_kill(cmd: list[str], db: Path, after: int) -> None:
     proc.wait()
 
 
+@pytest.mark.timeout(600)  # several real `huntbrief run` processes, each loading the catalogues
 def test_killed_runs_lose_nothing_and_duplicate_nothing(local_server: LocalServer, tmp_path: Path) -> None:
     _serve(local_server)
     cmd, db = _cli(local_server, tmp_path), tmp_path / "s.db"
