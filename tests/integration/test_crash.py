@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 
+import pytest
+
 from tests.localserver import LocalServer, Reply
 
 PAGE = (
