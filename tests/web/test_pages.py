@@ -158,3 +158,35 @@ def test_host_check_blocks_dns_rebinding(web_store: SqlStore) -> None:
     )
     assert guarded.get("/api/v1/health").status_code == 200
     assert guarded.get("/api/v1/health", headers={"host": "attacker.example"}).status_code == 400
+
+
+def test_a_hunt_from_a_sigma_rule_shows_its_attribution_escaped(tmp_path: object) -> None:
+    from dataclasses import replace
+    from pathlib import Path
+
+    from huntbrief.adapters.store import open_store
+    from huntbrief.model import SeverityLevel
+    from tests.web.sample import NOW, brief, hunt, tech
+
+    credit = (
+        'Sigma rule "Odd <b>Rule</b>" (1111) by Jane Analyst, rules/x.yml; Detection Rule License (DRL) 1.1'
+    )
+    rule = replace(hunt("SIGMA_1111", "Odd rule", ("T1059",)), kind="sigma", attribution=credit)
+    made = brief(
+        "k-sigma",
+        "A brief with a rule hunt",
+        SeverityLevel.HIGH,
+        NOW,
+        hunts=(rule,),
+        techniques=(tech("T1059", "Command and Scripting Interpreter", "execution"),),
+    )
+    store = open_store(Path(str(tmp_path)) / "s.db")
+    try:
+        store.save_brief(made, key="k-sigma", source=made.source, url=made.url, feed_hash="fh", now=NOW)
+        with TestClient(create_app(store)) as client:
+            pages = [client.get(f"/briefs/{brief_id('k-sigma')}").text, client.get("/techniques/T1059").text]
+    finally:
+        store.close()
+    for page in pages:  # the brief page and the technique page both credit the rule's author
+        assert "by Jane Analyst" in page and "Detection Rule License (DRL) 1.1" in page
+        assert "&lt;b&gt;Rule&lt;/b&gt;" in page and "<b>Rule</b>" not in page
