@@ -72,6 +72,11 @@ def test_a_refused_webhook_never_fails_the_run(post_server: PostServer, tmp_path
     assert result.exit_code == 0, result.output
     assert post_server.hits("/slack") == 0 and "1 failed" in result.stdout
     assert json.loads((tmp_path / "out" / "index.json").read_text())["briefs"]
+    listed = runner.invoke(app, ["failures", "--db", str(tmp_path / "s.db")])
+    rows = [line.split("\t") for line in listed.stdout.splitlines()]
+    assert listed.exit_code == 0 and [r[1:3] for r in rows] == [["deliver", "1"]], listed.stdout
+    assert rows[0][0].startswith("slack:") and "non-public address" in rows[0][4]
+    assert "/slack" not in listed.stdout  # the webhook URL (a secret) is never listed
 
 
 def test_misp_url_without_the_key_stops_before_any_work(

@@ -58,6 +58,26 @@ def pending(conn: Connection, target: str) -> list[PendingDelivery]:
     return [PendingDelivery(r.target, r.key, r.pending_hash, r.delivered_hash, r.attempts) for r in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class FailedDelivery:
+    """A pending delivery whose last attempt failed (it is retried on the next run)."""
+
+    target: str
+    key: str
+    attempts: int
+    error: str
+
+
+def failed(conn: Connection) -> list[FailedDelivery]:
+    """Every pending delivery with a recorded error, most attempts first."""
+    query = (
+        select(D.target, D.key, D.attempts, D.last_error)
+        .where(D.pending_hash.is_not(None), D.last_error.is_not(None))
+        .order_by(D.attempts.desc(), D.target, D.key)
+    )
+    return [FailedDelivery(r.target, r.key, r.attempts, r.last_error) for r in conn.execute(query)]
+
+
 def settle(
     conn: Connection, target: str, key: str, *, pending_hash: str, delivered_hash: str | None, now: datetime
 ) -> None:

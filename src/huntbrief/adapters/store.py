@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from huntbrief.adapters import deliveries
-from huntbrief.adapters.deliveries import PendingDelivery
+from huntbrief.adapters.deliveries import FailedDelivery, PendingDelivery
 from huntbrief.adapters.migrations import (
     BEGIN_MODE,
     BRIEF_HISTORY,
@@ -94,6 +94,7 @@ class Store(Protocol):
     def settle_delivery(
         self, target: str, key: str, *, pending_hash: str, delivered_hash: str | None, now: datetime
     ) -> None: ...
+    def failed_deliveries(self) -> list[FailedDelivery]: ...
     def record_delivery_failure(self, target: str, key: str, error: str) -> int: ...
     def mark_checked(self, key: str, *, feed_hash: str | None, now: datetime) -> None: ...
     def record_poll(self, url: str, *, source: str, status: int, now: datetime) -> None: ...
@@ -237,6 +238,11 @@ class SqlStore:
         """The brief versions waiting to be sent to `target` (failed ones last)."""
         with self._tx(write=False) as conn:
             return deliveries.pending(conn, target)
+
+    def failed_deliveries(self) -> list[FailedDelivery]:
+        """Pending deliveries whose last attempt failed (alerts and MISP pushes retried next run)."""
+        with self._tx(write=False) as conn:
+            return deliveries.failed(conn)
 
     def settle_delivery(
         self, target: str, key: str, *, pending_hash: str, delivered_hash: str | None, now: datetime

@@ -407,7 +407,8 @@ def feeds(
 def failures(
     db: Annotated[str | None, typer.Option(help="State database: a file path or SQLAlchemy URL.")] = None,
 ) -> None:
-    """List items whose last attempt failed (they are retried on the next run).
+    """List items whose last attempt failed, and alerts or MISP pushes whose last delivery failed
+    (both are retried on the next run).
 
     Example: huntbrief failures --db huntbrief.db
     """
@@ -416,11 +417,14 @@ def failures(
     try:
         store = open_store(db or str(_default_db()))
         rows = store.failures()
+        undelivered = store.failed_deliveries()
         store.close()
     except HuntbriefError as exc:
         _die(exc)
     for f in rows:
         print(f"{f.source}\t{f.stage}\t{f.attempts}\t{f.url or f.item_key}\t{f.error}")
+    for d in undelivered:  # target ids never hold a secret (webhook URLs are not part of them)
+        print(f"{d.target}\tdeliver\t{d.attempts}\t{d.key}\t{d.error}")
 
 
 app.add_typer(hunts_app, name="hunts")
