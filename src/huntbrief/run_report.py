@@ -6,6 +6,14 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 
+class DeliverySummary(Protocol):
+    """What the outbox reports about a pass's alert and MISP deliveries."""
+
+    def summary(self) -> str:
+        """`deliveries: N sent, M failed[, K deferred]`."""
+        ...
+
+
 @dataclass
 class RunStats:
     """What one pass did; printed as the final summary line."""
@@ -23,14 +31,16 @@ class RunStats:
     items_gave_up: int = 0
     briefs_written: int = 0
     interrupted: bool = False
+    deliveries: DeliverySummary | None = None  # None when no alert or MISP target is configured
 
     def summary_line(self) -> str:
-        """One line a person can read at a glance."""
+        """One line a person can read at a glance (with the deliveries when there are targets)."""
         return (
             f"feeds: {self.feeds_polled} polled, {self.feeds_not_modified} not modified, "
             f"{len(self.feeds_failed)} failed; items: {self.items_new} new, {self.items_changed} changed, "
             f"{self.items_unchanged} unchanged, {self.items_seen} already seen, "
             f"{len(self.items_failed)} failed; briefs written: {self.briefs_written}"
+            + (f"; {self.deliveries.summary()}" if self.deliveries is not None else "")
             + (" (interrupted)" if self.interrupted else "")
         )
 

@@ -29,8 +29,7 @@ from huntbrief.errors import FetchError, HuntbriefError
 from huntbrief.jobs import AnalysisJob, AnalysisOutcome, analyse
 from huntbrief.model import FeedItem, FeedParse, FeedSource, FeedState, ItemFailure
 from huntbrief.pipeline import AnalysisContext
-from huntbrief.run_report import NullProgress, Progress
-from huntbrief.run_report import RunStats as _PassStats
+from huntbrief.run_report import NullProgress, Progress, RunStats
 from huntbrief.stages.feeds import filter_items, parse_feed
 from huntbrief.workers import analyse_in_worker, init_worker
 
@@ -66,21 +65,6 @@ class WorkItem:
     item: FeedItem
     record: ItemRecord | None
     feed_hash: str
-
-
-@dataclass
-class RunStats(_PassStats):
-    """What one pass did, with its deliveries (None when no alert or MISP target is configured)."""
-
-    deliveries: DeliveryReport | None = None
-
-    def summary_line(self) -> str:
-        """The pass's summary line, plus `deliveries: N sent, M failed` when there are targets."""
-        line = super().summary_line()
-        if self.deliveries is None:
-            return line
-        mark = " (interrupted)" if self.interrupted else ""
-        return f"{line.removesuffix(mark)}; {self.deliveries.summary()}{mark}"
 
 
 def utc_now() -> datetime:
@@ -350,7 +334,8 @@ class Runner:
         """Send the outbox's pending deliveries (this pass's briefs and earlier failures), in a thread."""
         if self.outbox is None:
             return
-        stats.deliveries = DeliveryReport()
+        report = DeliveryReport()
+        stats.deliveries = report
         if self.stop_requested.is_set():
             return  # left pending: the next run sends them
         try:
@@ -358,7 +343,7 @@ class Runner:
                 self.outbox.deliver_pending, now=self.clock, stop=self.stop_requested.is_set
             )
         except (HuntbriefError, OSError) as exc:
-            stats.deliveries.failed.append(("outbox", str(exc)))
+            report.failed.append(("outbox", str(exc)))
             log.error("deliveries stopped (retried next run): %s", exc)
 
     def _refresh_outputs(self, stats: RunStats) -> None:
