@@ -193,21 +193,23 @@ def _sigma_hunts(
     """
     inferred = {hit.id for hit in techniques}
     cves = frozenset(i.value.upper() for i in iocs.indicators if i.kind is IndicatorKind.CVE)
-    fits = {m.usecase.id: _cve_fit(m.usecase, cves) for m in _matches(techniques, sigma)}
 
-    def fit(match: _Match) -> tuple[float, int]:
+    def key(match: _Match, cve_fit: int) -> tuple[int | float | str, ...]:
         tags = match.usecase.techniques
         shown = sum(1 for t in tags if t in inferred)
-        return -shown / max(len(tags), 1), -shown
+        level, usecase_level, technique_confidence, uid = _rank(match)
+        return (cve_fit, level, -shown / max(len(tags), 1), -shown, usecase_level, technique_confidence, uid)
 
-    ranked = sorted(
-        (m for m in _matches(techniques, sigma) if fits[m.usecase.id] is not None),
-        key=lambda m: (fits[m.usecase.id], _rank(m)[0], *fit(m), *_rank(m)[1:]),
-    )
+    candidates = [
+        (m, fit) for m in _matches(techniques, sigma) if (fit := _cve_fit(m.usecase, cves)) is not None
+    ]
+    ranked = [m for m, _ in sorted(candidates, key=lambda pair: key(*pair))]
     per_technique: dict[str, int] = {}
     hunts: list[Hunt] = []
     for match in ranked:
-        if len(hunts) >= limits.total or per_technique.get(match.technique, 0) >= limits.per_technique:
+        if len(hunts) >= limits.total:
+            break
+        if per_technique.get(match.technique, 0) >= limits.per_technique:
             continue
         hunt = _usecase_hunt(match, backends)
         if hunt is not None:
