@@ -5,7 +5,6 @@ Exit codes: 0 success, 1 a run or input error, 2 a configuration or usage error.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
@@ -38,21 +37,12 @@ from huntbrief.app.options import (
     parse_backend_option,
     tlp_level,
 )
-from huntbrief.config import (
-    Settings,
-    parse_duration,
-    parse_formats,
-    sigma_folder,
-    sources_from_args,
-)
 from huntbrief.errors import ConfigError, HuntbriefError
-from huntbrief.model import FeedSource
 
-if TYPE_CHECKING:  # the heavy modules (SQLAlchemy, httpx, FastAPI, pySigma) load only in the commands
+if TYPE_CHECKING:  # the heavy modules (pydantic, SQLAlchemy, httpx, FastAPI, pySigma) load in the commands
+    from huntbrief.config import Settings
+    from huntbrief.model import FeedSource
     from huntbrief.runner import Runner, RunStats
-from huntbrief.serialize import iocs_to_dict, technique_to_dict
-from huntbrief.stages.attack import infer_techniques
-from huntbrief.stages.iocs import find_indicators
 
 app = typer.Typer(
     name="huntbrief",
@@ -159,9 +149,12 @@ def run(
 
     Example: huntbrief run examples/huntbrief.toml --out briefs/
     """
+    import asyncio
+
     from huntbrief.adapters.lock import RunLock
     from huntbrief.adapters.outbox import make_outbox
     from huntbrief.adapters.targets import delivery_targets
+    from huntbrief.config import parse_duration, parse_formats, sigma_folder, sources_from_args
 
     try:
         interval = parse_duration(every) if every else None
@@ -256,6 +249,8 @@ def _hours(hours: float) -> timedelta:
 
 
 async def _run_loop(runner: Runner, sources: tuple[FeedSource, ...], interval: float | None) -> int:
+    import asyncio
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, runner.stop_requested.set)
@@ -339,6 +334,8 @@ def iocs(
     Example: huntbrief iocs report.txt --format csv
     """
     from huntbrief.catalog.noise import load_noise
+    from huntbrief.serialize import iocs_to_dict
+    from huntbrief.stages.iocs import find_indicators
 
     try:
         article = read_input(input, url=url, allow_private=allow_private_networks)
@@ -370,6 +367,8 @@ def techniques(
     Example: huntbrief techniques report.html --format json
     """
     from huntbrief.context import load_context
+    from huntbrief.serialize import technique_to_dict
+    from huntbrief.stages.attack import infer_techniques
 
     try:
         article = read_input(input, allow_private=allow_private_networks)
@@ -395,6 +394,8 @@ def feeds(
 
     Example: huntbrief feeds sources.opml
     """
+    from huntbrief.config import sources_from_args
+
     try:
         found, _ = sources_from_args(sources or [], Path.cwd())
     except HuntbriefError as exc:

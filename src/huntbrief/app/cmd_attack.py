@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from huntbrief.adapters.fetch import FetchPolicy, fetch_document
 from huntbrief.app.cmd_data import write_atomically
 from huntbrief.catalog.attack import (
     AttackCatalog,
@@ -24,6 +22,9 @@ from huntbrief.catalog.killchain import load_kill_chain
 from huntbrief.catalog.technique_aliases import load_technique_aliases
 from huntbrief.catalog.technique_model import load_technique_model
 from huntbrief.errors import CatalogError, HuntbriefError
+
+if TYPE_CHECKING:  # httpx loads only when a bundle is downloaded
+    from huntbrief.adapters.fetch import FetchPolicy
 
 attack_app = typer.Typer(
     name="attack",
@@ -70,6 +71,10 @@ def converted_catalog(content: bytes, where: str) -> tuple[AttackCatalog, str]:
 
 def _read_source(source: str, policy: FetchPolicy) -> bytes:
     if source.startswith(("http://", "https://")):
+        import asyncio
+
+        from huntbrief.adapters.fetch import fetch_document
+
         return asyncio.run(fetch_document(source, policy))
     try:
         return Path(source).expanduser().read_bytes()
@@ -89,6 +94,8 @@ def update(
 
     Example: huntbrief attack update --from enterprise-attack.json
     """
+    from huntbrief.adapters.fetch import FetchPolicy
+
     target = default_user_path()
     policy = FetchPolicy(
         timeout=timeout, max_bytes=BUNDLE_MAX_BYTES, allow_private_networks=allow_private_networks

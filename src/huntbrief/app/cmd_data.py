@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import tempfile
@@ -12,7 +11,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from huntbrief.adapters.fetch import FetchPolicy, fetch_document
 from huntbrief.catalog.kev import (
     FEED_URL,
     KevCatalog,
@@ -76,6 +74,10 @@ def update(
 
     Example: huntbrief data update
     """
+    import asyncio
+
+    from huntbrief.adapters.fetch import FetchPolicy, fetch_document  # httpx: only for a download
+
     target = default_user_path()
     policy = FetchPolicy(
         timeout=timeout, max_bytes=KEV_MAX_BYTES, allow_private_networks=allow_private_networks

@@ -12,14 +12,12 @@ import typer
 from platformdirs import user_data_dir
 from rich.console import Console
 
-from huntbrief.adapters.output import atomic_write
-from huntbrief.config import CONFIG_NAME, load_settings, parse_duration
-from huntbrief.digest import Digest, Version, build_digest
 from huntbrief.errors import ConfigError, HuntbriefError
 from huntbrief.model import SeverityLevel
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # settings (pydantic), rendering and the store load only when a command runs
     from huntbrief.adapters.store import SqlStore
+    from huntbrief.digest import Digest
 
 err = Console(stderr=True)
 
@@ -37,6 +35,8 @@ def make_digest(
     store: SqlStore, *, now: datetime, window: timedelta, min_level: SeverityLevel | None
 ) -> Digest:
     """Read the window's briefs, their saved versions and the last digest's time from the store."""
+    from huntbrief.digest import Version, build_digest
+
     since = now - window
     briefs = store.briefs_since(since, min_level=min_level)
     versions = {
@@ -50,6 +50,8 @@ def make_digest(
 
 def database_target(db: str | None, cwd: Path) -> str:
     """`--db`, else the `db` of ./huntbrief.toml, else the per-user default database."""
+    from huntbrief.config import CONFIG_NAME, load_settings
+
     if db:
         return db
     local = cwd / CONFIG_NAME
@@ -77,8 +79,10 @@ def digest(
 
     Example: huntbrief digest --since 24h --min-severity MEDIUM --format html --out digest.html
     """
+    from huntbrief.adapters.output import atomic_write
     from huntbrief.adapters.render.digest import render_digest
     from huntbrief.adapters.store import open_store
+    from huntbrief.config import parse_duration
 
     now = datetime.now(UTC)
     try:

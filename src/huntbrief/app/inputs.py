@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from huntbrief.adapters.fetch import FetchPolicy, HttpxFetcher
 from huntbrief.errors import ConfigError, FetchError
 from huntbrief.model import Article, TextOrigin
 from huntbrief.stages.articles import article_from_text, extract_article, is_probably_html
@@ -46,6 +44,8 @@ def read_input(
     when = published.replace(tzinfo=UTC) if published and published.tzinfo is None else published
     scheme = urlsplit(spec).scheme.lower()
     if scheme in ("http", "https"):
+        import asyncio
+
         data = asyncio.run(_fetch(spec, allow_private))
         return extract_article(
             data, url=url or spec, source=source or urlsplit(spec).netloc, title=title, published=when
@@ -113,6 +113,8 @@ def _decode_text(data: bytes) -> str:
 
 
 async def _fetch(url: str, allow_private: bool) -> bytes:
+    from huntbrief.adapters.fetch import FetchPolicy, HttpxFetcher  # httpx: only for a URL input
+
     fetcher = HttpxFetcher(FetchPolicy(allow_private_networks=allow_private, max_bytes=MAX_INPUT_BYTES))
     try:
         result = await fetcher.fetch(url)

@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from huntbrief.config import parse_backends
 from huntbrief.errors import ConfigError
 
 SigmaOpt = Annotated[
@@ -37,6 +36,8 @@ class AnalysisOptions:
 
 def parse_backend_option(text: str) -> tuple[str, ...]:
     """--backends value -> names; ConfigError naming the valid ones."""
+    from huntbrief.config import parse_backends
+
     try:
         return parse_backends(text)
     except ValueError as exc:

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from huntbrief.catalog.datafile import compose_yaml, required_literals, scans_ahead
 from huntbrief.errors import CatalogError
 
 PACKAGED_NAME = "huntbrief/catalog/data/boilerplate.yaml"
@@ -65,23 +66,69 @@ class BoilerplatePatterns:
     _by_action: dict[BoilerplateAction, tuple[BoilerplatePattern, ...]] = field(
         init=False, repr=False, compare=False
     )
-    # Per action, one alternation of all its patterns: most lines match none, and one regex call
-    # tells that (None when the patterns cannot be combined, e.g. differing flags).
+    # Per action, one alternation of its patterns: most lines match none, and one regex call tells
+    # that (None when the patterns cannot be combined, e.g. differing flags). A pattern that starts
+    # with `.{0,N}` (re tries it at every offset: slow) is left out of the alternation and gated
+    # instead by the literals every match of it contains ("cookie", "all rights reserved").
     _any: dict[BoilerplateAction, re.Pattern[str] | None] = field(init=False, repr=False, compare=False)
+    _gates: dict[BoilerplateAction, frozenset[str]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         grouped = {a: tuple(p for p in self.patterns if p.action is a) for a in BoilerplateAction}
+        gated = {p.name: _gate(p) for p in self.patterns}
         object.__setattr__(self, "_by_action", grouped)
-        object.__setattr__(self, "_any", {a: _alternation(ps) for a, ps in grouped.items()})
+        object.__setattr__(
+            self,
+            "_any",
+            {a: _alternation(tuple(p for p in ps if not gated[p.name])) for a, ps in grouped.items()},
+        )
+        object.__setattr__(
+            self,
+            "_gates",
+            {a: frozenset(lit for p in ps for lit in gated[p.name]) for a, ps in grouped.items()},
+        )
 
     def _none_can_match(self, action: BoilerplateAction, text: str, *, whole: bool) -> bool:
+        """True only when no pattern of `action` can match `text` (a fast answer for most lines)."""
+        plain = self._by_action[action]
         combined = self._any[action]
-        if combined is None:
-            return False
-        return (combined.fullmatch(text) if whole else combined.match(text)) is None
+        if combined is not None:
+            if (combined.fullmatch(text) if whole else combined.match(text)) is not None:
+                return False
+        elif any(not _gate(p) for p in plain):
+            return False  # ungated patterns that could not be combined: try them one by one
+        gates = self._gates[action]
+        if gates:
+            lowered = text.lower()
+            for literal in gates:
+                if literal in lowered:
+                    return False
+        return True
 
     def _of(self, action: BoilerplateAction) -> tuple[BoilerplatePattern, ...]:
         return self._by_action[action]
+
+    def verdict(self, line: str) -> tuple[BoilerplateAction | None, str]:
+        """What to do with one line of a text: (DROP_SECTION, DROP_LINE or None, the line to keep).
+
+        The line to keep is `line` itself, or its stripped rest when glued chrome was cut off its
+        start; one call does what strip_prefix, starts_section and line_match do in turn.
+        """
+        stripped = line.strip()
+        rest = self.strip_prefix(stripped)
+        if rest != stripped:
+            line = rest
+        core = line_core(rest)
+        if not core:
+            return None, line
+        if not self._none_can_match(BoilerplateAction.DROP_SECTION, core, whole=True) and any(
+            p.regex.fullmatch(core) for p in self._of(BoilerplateAction.DROP_SECTION)
+        ):
+            return BoilerplateAction.DROP_SECTION, line
+        if self._none_can_match(BoilerplateAction.DROP_LINE, core, whole=True):
+            return None, line
+        dropped = any(p.regex.fullmatch(core) for p in self._of(BoilerplateAction.DROP_LINE))
+        return (BoilerplateAction.DROP_LINE if dropped else None), line
 
     def line_match(self, line: str) -> str | None:
         """Name of the drop_line pattern matching the whole line (bullet marker ignored), else None."""
@@ -102,7 +149,7 @@ class BoilerplatePatterns:
 
     def strip_prefix(self, line: str) -> str:
         """The stripped line with leading glued chrome ("Written by X May 10, 2021 5 min read") cut off."""
-        text = line.strip()
+        text = line if not line or not (line[0].isspace() or line[-1].isspace()) else line.strip()
         if self._none_can_match(BoilerplateAction.STRIP_PREFIX, text, whole=False):
             return text
         prefixes = self._of(BoilerplateAction.STRIP_PREFIX)
@@ -124,6 +171,12 @@ class BoilerplatePatterns:
         if self.strip_prefix(core) != core:
             return True
         return any(p.regex.match(core) for p in self._of(BoilerplateAction.SKIP_SENTENCE))
+
+
+@lru_cache(maxsize=512)
+def _gate(pattern: BoilerplatePattern) -> frozenset[str]:
+    """The literals gating a slow (`.{0,N}`-led) pattern; empty for a pattern tried in the alternation."""
+    return required_literals(pattern.regex.pattern) if scans_ahead(pattern.regex.pattern) else frozenset()
 
 
 def line_core(line: str) -> str:
@@ -179,8 +232,7 @@ def parse_boilerplate(text: str, name: str) -> BoilerplatePatterns:
 def _read_yaml(text: str, name: str) -> tuple[dict[str, Any], list[int], dict[str, int]]:
     """The parsed mapping, the line of each `patterns` item, and the line of each top-level key."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node, data = compose_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""

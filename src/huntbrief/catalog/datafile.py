@@ -18,6 +18,20 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
 _REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
 
 
+def compose_yaml(text: str) -> tuple[Any, Any]:
+    """(node tree, data) of one YAML document, parsed once with libyaml when available.
+
+    The node tree keeps the line of every key and item, for errors naming file:line. Raises
+    yaml.YAMLError on bad YAML.
+    """
+    loader = _SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
+
+
 def compile_pattern(pattern: str, location: str) -> re.Pattern[str]:
     """Compile a case-insensitive data regex, or raise CatalogError naming it."""
     try:
@@ -77,6 +91,36 @@ def required_literals(pattern: str) -> frozenset[str]:
     return frozenset(found or ())
 
 
+def _selectivity(literal: str) -> int:
+    """How rare a literal is, in characters: one non-ASCII character (©, ™) counts as three."""
+    return len(literal) + 2 * sum(1 for char in literal if not char.isascii())
+
+
+def scans_ahead(pattern: str) -> bool:
+    """True when a match of `pattern` may start with `.{0,N}`/`.*` (re tries every offset then: slow)."""
+    try:
+        parser: Any = importlib.import_module("re._parser")
+        ops = importlib.import_module("re._constants")
+        return _leads_with_any(parser.parse(pattern), ops)
+    except Exception:  # noqa: BLE001 - unknown: treat as an ordinary pattern
+        return False
+
+
+def _leads_with_any(sequence: Any, ops: Any) -> bool:
+    items = list(sequence)
+    if not items:
+        return False
+    op, arg = items[0]
+    if op is ops.SUBPATTERN:
+        return _leads_with_any(arg[-1], ops)
+    if op is ops.BRANCH:
+        return any(_leads_with_any(branch, ops) for branch in arg[1])
+    if op in {getattr(ops, name, None) for name in _REPEATS}:
+        inner = list(arg[2])
+        return bool(inner) and inner[0][0] is ops.ANY
+    return False
+
+
 def _literals(sequence: Any, ops: Any) -> set[str] | None:
     """The most selective any-of set of literals required by a parsed sequence, or None."""
     best: set[str] | None = None
@@ -84,8 +128,8 @@ def _literals(sequence: Any, ops: Any) -> set[str] | None:
 
     def consider(candidate: set[str] | None) -> None:
         nonlocal best
-        shortest = min(map(len, candidate)) if candidate else 0
-        if candidate and shortest >= 3 and (best is None or shortest > min(map(len, best))):
+        shortest = min(map(_selectivity, candidate)) if candidate else 0
+        if candidate and shortest >= 3 and (best is None or shortest > min(map(_selectivity, best))):
             best = {c.lower() for c in candidate}
 
     for op, arg in sequence:

@@ -19,6 +19,7 @@ from typing import Any
 import tldextract
 import yaml
 
+from huntbrief.catalog.datafile import compose_yaml
 from huntbrief.errors import CatalogError
 
 PACKAGED_NAME = "huntbrief/catalog/data/noise.yaml"
@@ -219,8 +220,7 @@ def parse_noise(text: str, name: str) -> NoiseLists:
 
 def _read_yaml(text: str, name: str) -> tuple[dict[str, Any], dict[str, int]]:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node, data = compose_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{name}:{mark.line + 1}" if mark is not None else name

@@ -13,7 +13,7 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from huntbrief.catalog.boilerplate import BoilerplatePatterns, load_boilerplate
+from huntbrief.catalog.boilerplate import BoilerplateAction, BoilerplatePatterns, load_boilerplate
 from huntbrief.model import Article, FeedItem, TextOrigin
 from huntbrief.stages.decoding import decode_markup, is_probably_html
 from huntbrief.stages.html_text import HTML_ROLES, TRAFILATURA_ROLES, marked_blocks, parse_html, tree_to_text
@@ -168,14 +168,15 @@ def strip_chrome(text: str, patterns: BoilerplatePatterns) -> str:
             section = None
             kept.append("")
             continue
-        stripped = patterns.strip_prefix(line)
-        if stripped != line.strip():
-            line = stripped
+        if not line or line.isspace():
+            kept.append("")
+            continue
+        action, line = patterns.verdict(line)
         if not line.strip():
             kept.append("")
-        elif patterns.starts_section(line):
+        elif action is BoilerplateAction.DROP_SECTION:
             section = []
-        elif patterns.line_match(line) is None:
+        elif action is None:
             kept.append(line)
     if section:
         kept.extend(_unless_chrome_block(section))
