@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import random
 import re
+from pathlib import Path
 
 import pytest
 
 from huntbrief.catalog.noise import load_noise
 from huntbrief.model import Article, Confidence, Indicator, IndicatorKind, IocFindings, Suppressed
+from huntbrief.stages import ioc_hosts, ioc_scan, ioc_wallets
 from huntbrief.stages.ioc_glue import glued_ports, url_sentence_tail
 from huntbrief.stages.ioc_html import html_blocks
 from huntbrief.stages.ioc_scope import LEGITIMATE
-from huntbrief.stages.ioc_seek import email_spans, ipv6_spans, url_spans
+from huntbrief.stages.ioc_seek import (
+    email_spans,
+    grown_back,
+    ipv6_spans,
+    occurrences,
+    retried,
+    url_spans,
+    utf8_starts,
+)
 from huntbrief.stages.ioc_wallets import base58check_ok, bech32_ok, monero_ok
-from huntbrief.stages.iocs import find_indicators, merge_findings
+from huntbrief.stages.iocs import find_indicators, merge_findings, same_length_lower
 
 PORTS = load_noise().common_ports
 
@@ -81,6 +92,92 @@ def test_seekers_match_plain_patterns() -> None:
     ]
     assert [text[s:e] for s, e in email_spans(text)] == ["a.b+c@d-e.fg"]
     assert [text[s:e] for s, e in ipv6_spans(text)] == ["2001:db8::1"]
+
+
+CASES = Path(__file__).resolve().parents[1] / "cases" / "iocs"
+GROWN = {
+    "domain": (ioc_hosts._DOMAIN, ioc_hosts._LABEL_DOT, ioc_hosts._LABEL_RUN),
+    "ipv4": (ioc_hosts._IPV4, ioc_hosts._DIGIT_DOT, ioc_hosts._DIGIT_RUN),
+}
+
+
+RE2_STARTS = {
+    "hash": (ioc_scan._HEX, ioc_scan._HEX_STARTS),
+    **{f"wallet-{i}": (pattern, starts) for i, (pattern, _, starts) in enumerate(ioc_wallets._WALLETS)},
+}
+
+
+def _fuzz_texts(count: int, alphabet: str = "ab1-9._@/\\ é\n0x:é٣", longest: int = 60) -> list[str]:
+    """Random strings over the characters that decide token boundaries (fixed seed)."""
+    rng = random.Random(20261204)
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, longest))) for _ in range(count)]
+
+
+def _fixture_texts() -> list[str]:
+    return [path.read_text(encoding="utf-8", errors="replace") for path in sorted(CASES.glob("*.txt"))]
+
+
+@pytest.mark.parametrize("name", list(GROWN))
+def test_grown_back_gives_the_plain_pattern_matches(name: str) -> None:
+    """The dot-anchored finder returns exactly `finditer`'s spans, on every fixture and on fuzz."""
+    pattern, anchor, run = GROWN[name]
+    texts = _fixture_texts()
+    texts += ["a.b.c", "-a.b", "x-.y", "..a.b", "aé.com x.y", "_a.b", "1.2.3.4.5", "01.2.3.4/24 9999.1.1.1"]
+    texts += _fuzz_texts(3000)
+    for text in texts:
+        expected = [m.span() for m in pattern.finditer(text)]
+        assert [m.span() for m in grown_back(pattern, anchor, run, text, text[::-1])] == expected, text
+
+
+@pytest.mark.parametrize("name", list(RE2_STARTS))
+def test_re2_starts_give_the_plain_pattern_matches(name: str) -> None:
+    """Trying the pattern only where RE2 says it may start returns exactly `finditer`'s spans."""
+    pattern, starts = RE2_STARTS[name]
+    rng = random.Random(7)
+    runs = [
+        "".join(rng.choice(chars) for _ in range(rng.choice((11, 25, 26, 31, 32, 33, 40, 64, 95, 106, 130))))
+        for chars in ("0123456789abcdef", "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz") * 20
+    ]
+    pieces = [
+        *runs,
+        "0x",
+        "bc1",
+        "BC1",
+        "1",
+        "3",
+        "4",
+        "8",
+        "é",
+        "٣",
+        " ",
+        "-",
+        "/",
+        ".",
+        "=",
+        "+",
+        "_",
+        "\n",
+    ]
+    texts = _fixture_texts() + ["".join(rng.choices(pieces, k=rng.randint(1, 12))) for _ in range(3000)]
+    texts += [f"{sep}{'a1' * 40}{sep}" for sep in " é/=_.+-"]
+    texts += ["x 1BoatSLRHtKNngkdXEeobR76b53LETtpyT é" * 3, "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq."]
+    for text in texts:
+        expected = [m.span() for m in pattern.finditer(text)]
+        data = text.encode("utf-8", "surrogatepass")
+        assert [m.span() for m in retried(pattern, utf8_starts(starts, data, text), text)] == expected, text
+
+
+def test_cve_seeding_gives_the_plain_pattern_matches() -> None:
+    texts = _fixture_texts() + _fuzz_texts(3000, "cCvVeE-_ 2019١0123456789‑x", 40)
+    for text in texts:
+        expected = [m.span() for m in ioc_scan._CVE.finditer(text)]
+        seeded = retried(ioc_scan._CVE, occurrences(same_length_lower(text), ("cve",)), text)
+        assert [m.span() for m in seeded] == expected, text
+
+
+def test_same_length_lower_keeps_offsets() -> None:
+    assert same_length_lower("İSTANBUL evil.COM") == "İstanbul evil.com"
+    assert same_length_lower("ABC") == "abc"
 
 
 def test_html_blocks_reads_tables_pre_code_but_not_chrome() -> None:

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 from huntbrief.catalog.boilerplate import BoilerplateAction, BoilerplatePatterns, load_boilerplate
 from huntbrief.model import Article, FeedItem, TextOrigin
 from huntbrief.stages.decoding import decode_markup, is_probably_html
-from huntbrief.stages.html_text import HTML_ROLES, TRAFILATURA_ROLES, marked_blocks, parse_html, tree_to_text
+from huntbrief.stages.html_text import (
+    HTML_ROLES,
+    TRAFILATURA_ROLES,
+    marked_blocks,
+    parse_html,
+    tree_to_text,
+    without_invisible,
+)
 
 if TYPE_CHECKING:  # trafilatura loads on first HTML extraction (plain text never needs it)
     from trafilatura.settings import Document
@@ -44,7 +51,6 @@ _TOKEN_EDGES = ".,;:()\"'<>“”‘’"
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _ATX_HEADING = re.compile(r"(#{1,6})\s+(.*?)(?:\s+#+)?\s*")
 _MD_LINK = re.compile(r"\[([^\[\]\n]{0,300})\]\([^()\s]{0,2000}\)")
-_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]+")  # zero-width chars, soft hyphens
 _TITLE_MAX = 150
 _SECTION_LINE_MAX = 300
 _SECTION_LINES_MAX = 30
@@ -200,7 +206,7 @@ def _squeeze_blank_lines(lines: list[str]) -> str:
 
 def _plain(text: str) -> str:
     """Text with normalised line ends, no trailing spaces or invisible characters, single blank lines."""
-    lines = [line.rstrip() for line in _INVISIBLE.sub("", text).splitlines()]
+    lines = [line.rstrip() for line in without_invisible(text).splitlines()]
     return _squeeze_blank_lines(lines)
 
 

@@ -15,7 +15,15 @@ from lxml import etree
 from lxml import html as lxml_html
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]{0,300}\?>")
-_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]+")  # zero-width chars, soft hyphens
+INVISIBLE = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad")  # zero-width chars, soft hyphens
+
+
+def without_invisible(text: str) -> str:
+    """`text` without zero-width characters and soft hyphens (str.replace: faster than a regex)."""
+    for char in INVISIBLE:
+        if char in text:
+            text = text.replace(char, "")
+    return text
 
 
 def parse_html(text: str) -> etree._Element | None:
@@ -161,7 +169,7 @@ class _Renderer:
             elif with_tail or element is not root:
                 self._text(element.tail)
         self._flush()
-        return _INVISIBLE.sub("", "\n".join(self.lines).strip("\n"))
+        return without_invisible("\n".join(self.lines).strip("\n"))
 
     def _role(self, element: etree._Element) -> Role:
         tag = str(element.tag)

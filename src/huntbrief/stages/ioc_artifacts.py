@@ -31,8 +31,8 @@ _UNIX_PATH = re.compile(
 )
 _ASN = re.compile(r"AS(?<![\w-]AS)(?P<n>N?)[ -]?(?P<number>\d{1,10}+)(?![\w-])")
 _WIN_MARKERS = (":\\", "%\\", "\\\\")
-_REGISTRY_SEED = re.compile(r"hk|registry\\")
-_WIN_SEED = re.compile(r":\\|%|\\\\")
+_REGISTRY_SEED = ("hk", "registry\\")  # looked up in the lower-cased text
+_WIN_SEED = (":\\", "%", "\\\\")
 _STACK_OFFSET = re.compile(r"\+(?:0x)?[0-9a-fA-F]{1,16}+$")
 _GLUED_NAME = re.compile(r"\.[a-z0-9]{2,4}[A-Z_]")
 _ROOTS = {

@@ -27,7 +27,7 @@ from huntbrief.stages.ioc_scope import (
     trim,
     word_before,
 )
-from huntbrief.stages.ioc_seek import URL_CHARS, email_spans, ipv6_spans, url_spans
+from huntbrief.stages.ioc_seek import URL_CHARS, email_spans, grown_back, ipv6_spans, url_spans
 from huntbrief.stages.ioc_verdicts import domain_reason
 from huntbrief.stages.refang import url_host
 
@@ -35,6 +35,12 @@ _URL_CHARS = URL_CHARS
 _URL_GLUE = re.compile(r"(?i)(?<=[\w/])(?:https?|ftp)://")
 _PATH_TAIL = re.compile(rf"(?::\d{{1,5}})?/{_URL_CHARS}*+")
 _DOMAIN = re.compile(r"[A-Za-z0-9](?<![\w.@/\\-].)[A-Za-z0-9-]*+(?:\.[A-Za-z0-9-]++)++")
+# A _DOMAIN match starts where the run of label characters before its first dot starts (its left
+# look-behind allows nothing else), an _IPV4 match where the digits before its first dot start.
+_LABEL_DOT = re.compile(r"\.(?=[A-Za-z0-9-])")
+_LABEL_RUN = re.compile(r"[A-Za-z0-9-]*+")
+_DIGIT_DOT = re.compile(r"\.(?=\d)")
+_DIGIT_RUN = re.compile(r"\d*+")
 _IPV4 = re.compile(r"\d(?<![\d.]\d)\d{0,2}(?:\.\d{1,3}){3}(?!\.?\d)(?:/(?P<prefix>\d{1,2})(?![\d/]))?")
 _CELL_TAIL = re.compile(r"([^\s|]{1,500}+)[ \t]*\|")
 _HEX_HEAD = re.compile(r"[0-9a-f]{32,}+")
@@ -178,7 +184,7 @@ def scan_domains(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
     """Host names with a public suffix, and scheme-less URLs (host followed by a path)."""
     text = scope.rf.text
     skip_until = 0
-    matches = list(_DOMAIN.finditer(text))
+    matches = grown_back(_DOMAIN, _LABEL_DOT, _LABEL_RUN, text, scope.text_backwards())
     scope.sets["alone"] = frozenset(match.group().lower() for match in matches)
     tlds = scope.noise.tlds
     for match in matches:
@@ -234,7 +240,7 @@ def _unglue(scope: Scope, host: str, start: int, end: int, defanged: bool) -> li
 def scan_ipv4(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
     """Dotted-quad IPv4 addresses and CIDR networks (and scheme-less URLs on an IPv4 host)."""
     text = scope.rf.text
-    for match in _IPV4.finditer(text):
+    for match in grown_back(_IPV4, _DIGIT_DOT, _DIGIT_RUN, text, scope.text_backwards()):
         start, end = match.start(), match.end()
         if covering(spans, start):
             continue

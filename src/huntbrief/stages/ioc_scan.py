@@ -12,9 +12,12 @@ from collections.abc import Iterator
 from huntbrief.stages.ioc_artifacts import scan_asns, scan_file_names, scan_paths, scan_registry
 from huntbrief.stages.ioc_hosts import scan_domains, scan_emails, scan_ipv4, scan_ipv6, scan_urls
 from huntbrief.stages.ioc_scope import Hit, K, Scope, Span, covering
+from huntbrief.stages.ioc_seek import occurrences, re2_candidates, retried, utf8_starts
 from huntbrief.stages.ioc_wallets import scan_wallets
 
 _HEX = re.compile(r"[0-9A-Fa-f](?<![0-9A-Za-z].)[0-9A-Fa-f]{31,}+(?![0-9A-Za-z])")
+# where an _HEX match can start: 32 hex digits after a non-alphanumeric (or at the start)
+_HEX_STARTS = re2_candidates(rb"(?:^|[^0-9A-Za-z])([0-9A-Fa-f]{32})")
 _CVE = re.compile(r"[Cc][Vv][Ee](?<![\w-]...)[-‐‑–—_ ]?(?P<year>\d{4})[-‐‑–—_](?P<seq>\d{4,7})(?!\d)")
 _HASH_KINDS = {32: K.MD5, 40: K.SHA1, 64: K.SHA256, 128: K.SHA512}
 _ORDER = {
@@ -61,7 +64,7 @@ def _merge(old: list[Span], new: list[Span]) -> list[Span]:
 def scan_hashes(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
     """MD5/SHA-1/SHA-256/SHA-512 by exact hex length, never cut out of a longer run, URL or identifier."""
     text = scope.rf.text
-    matches = list(_HEX.finditer(text))
+    matches = list(retried(_HEX, utf8_starts(_HEX_STARTS, scope.utf8(), text), text))
     alone = {match.group().lower() for match in matches if len(match.group()) == 64}
     for match in matches:
         start, end = match.start(), match.end()
@@ -114,7 +117,7 @@ def _split_run(scope: Scope, run: str, start: int, alone: set[str]) -> list[Hit]
 def scan_cves(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
     """CVE identifiers with a plausible year, upper-cased; one only inside a link is rejected."""
     low, high = scope.cve_years
-    for match in _CVE.finditer(scope.rf.text):
+    for match in retried(_CVE, occurrences(scope.lowered, ("cve",)), scope.rf.text):
         value = f"CVE-{match.group('year')}-{match.group('seq')}"
         reason = ""
         if not low <= int(match.group("year")) <= high:

@@ -55,9 +55,19 @@ class Scope:
     references: tuple[tuple[int, int], ...]
     cve_years: tuple[int, int]
     lowered: str = ""  # rf.text lower-cased (same offsets), where labels are looked up
+    backwards: str = ""  # rf.text reversed, where runs before an anchor are measured (ioc_seek.grown_back)
+    encoded: bytes = b""  # rf.text in UTF-8, where RE2 finds candidate starts (ioc_seek.utf8_starts)
     memo: dict[str, tuple[str, str]] = field(default_factory=dict, compare=False, repr=False)
     verdicts: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict, compare=False, repr=False)
     sets: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
+
+    def utf8(self) -> bytes:
+        """rf.text in UTF-8 (`encoded`, or computed when the scope was built without it)."""
+        return self.encoded or self.rf.text.encode("utf-8", "surrogatepass")
+
+    def text_backwards(self) -> str:
+        """rf.text reversed (`backwards`, or computed when the scope was built without it)."""
+        return self.backwards or self.rf.text[::-1]
 
     def in_section(self, pos: int) -> bool:
         """True when `pos` lies in an indicator section (IOC heading up to the next heading)."""

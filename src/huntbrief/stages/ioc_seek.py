@@ -7,8 +7,12 @@ the literal. Every growth step is bounded, so the scan stays linear.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterator
+from typing import Any
+
+import re2
 
 URL_CHARS = r"[^\s<>\"'`{}|\\^\[\]()“”‘’«»]"
 _URL_SEP = re.compile(rf"://(?={URL_CHARS}|\[)")
@@ -23,20 +27,95 @@ _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 
 
 def seeded(
-    pattern: re.Pattern[str], seed: re.Pattern[str], text: str, seek_in: str
+    pattern: re.Pattern[str], seeds: tuple[str, ...], text: str, seek_in: str
 ) -> Iterator[re.Match[str]]:
-    """Matches of `pattern` tried only where `seed` finds its literal in `seek_in` (same offsets as `text`).
+    """Matches of `pattern` tried only where one of `seeds` occurs in `seek_in` (offsets as in `text`).
 
     The pattern is tried at the seed, and one character earlier (a drive letter before ":\\", a
     backslash before "registry"); seeds inside the previous match are skipped.
     """
     last = 0
-    for hint in seed.finditer(seek_in):
-        at = hint.start()
+    for at in occurrences(seek_in, seeds):
         if at < last:
             continue
         match = (pattern.match(text, at - 1) if at else None) or pattern.match(text, at)
         if match is not None and match.end() > last:
+            last = match.end()
+            yield match
+
+
+def occurrences(text: str, literals: tuple[str, ...]) -> Iterator[int]:
+    """Offsets where any of `literals` occurs in `text`, in order (str.find: no regex engine needed)."""
+    return heapq.merge(*(_finds(text, literal) for literal in literals))
+
+
+def _finds(text: str, literal: str) -> Iterator[int]:
+    at = text.find(literal)
+    while at != -1:
+        yield at
+        at = text.find(literal, at + 1)
+
+
+def grown_back(
+    pattern: re.Pattern[str], anchor: re.Pattern[str], run: re.Pattern[str], text: str, backwards: str
+) -> list[re.Match[str]]:
+    """What `pattern.finditer(text)` gives, for a pattern whose every match starts a `run` that ends
+    at an `anchor` match (a domain: the label before its first dot; an IPv4 address: the digits).
+
+    The anchor is a literal `re` skips to fast; the run is measured on `backwards` (`text` reversed)
+    and the pattern tried once where it starts. The caller vouches for that shape: the pattern's
+    left look-behind must refuse a start inside the run.
+    """
+    found: list[re.Match[str]] = []
+    size = len(text)
+    last = 0
+    for hint in anchor.finditer(text):
+        at = hint.start()
+        if at < last:
+            continue
+        grown = run.match(backwards, size - at)
+        start = at - (grown.end() - grown.start()) if grown else at
+        if start == at or start < last:
+            continue
+        match = pattern.match(text, start)
+        if match is not None:
+            found.append(match)
+            last = match.end()
+    return found
+
+
+def re2_candidates(pattern: bytes) -> Any:
+    """An RE2 pattern over UTF-8 bytes whose group 1 marks where a plain-`re` pattern may match."""
+    return re2.compile(pattern)
+
+
+def utf8_starts(candidates: Any, data: bytes, text: str) -> Iterator[int]:
+    """Offsets in `text` (of which `data` is the UTF-8 form) where group 1 of `candidates` starts.
+
+    RE2 runs in linear time without trying every offset; the byte offsets it finds are turned into
+    character offsets by decoding only the bytes between two finds.
+    """
+    if data.isascii():
+        for found in candidates.finditer(data):
+            yield found.start(1)
+        return
+    last_byte = last_char = 0
+    for found in candidates.finditer(data):
+        at = found.start(1)
+        last_char += len(data[last_byte:at].decode("utf-8", "surrogatepass"))
+        last_byte = at
+        yield last_char
+
+
+def retried(pattern: re.Pattern[str], starts: Iterator[int], text: str) -> Iterator[re.Match[str]]:
+    """`pattern.match` at each candidate start (in order) outside the previous match: `finditer`'s result
+    when every offset where `pattern` can match is among the starts."""
+    last = 0
+    for at in starts:
+        if at < last:
+            continue
+        match = pattern.match(text, at)
+        if match is not None:
             last = match.end()
             yield match
 

@@ -11,20 +11,23 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-# Branches of one alternation; each starts with a literal character (so re can skip ahead fast) and
-# is bounded (no backtracking). Look-behinds come after the first character for the same reason.
-# A branch starting with a common letter runs only when one of its trigger substrings occurs.
-_BRANCHES = (
+from huntbrief.stages.ioc_seek import occurrences, re2_candidates, retried, utf8_starts
+
+# Branches of one alternation, each bounded (no backtracking). Each is tried only where it can
+# start: after one of its literal prefixes (found with str.find), or where an RE2 pattern over the
+# UTF-8 text finds the same match (a branch without look-arounds), so no branch runs at every
+# bracket or dot of the text.
+_BRANCHES: tuple[tuple[str, tuple[str, ...] | bytes], ...] = (
     (
         r"(?P<scheme>(?:hxxp|hXXp|h\*\*p|hxtp|fxp)(?P<tls>[sS]?)(?=[ ]?(?:\[:\]|\[://\]|:)))",
-        ("xxp", "XXp", "**p", "xtp", "fxp"),
+        ("hxxp", "hXXp", "h**p", "hxtp", "fxp"),
     ),
-    (r"(?P<sep>\[:(?P<slashes>//)?\])", ()),
-    (r"(?P<dot>[\[({][ ]?(?:\.|dot|DOT|Dot)[ ]?[\])}])", ()),
-    (r"(?P<at>[\[({][ ]?(?:@|at|AT|At)[ ]?[\])}])", ()),
-    (r"(?P<bsdot>\\\.(?<=\w\\\.)(?=\w))", ()),
-    (r"(?P<half>(?:\.\]|\[\.)(?<=[A-Za-z0-9]..)(?=[A-Za-z0-9]))", ()),
-    (r"(?P<escape>\\_)", ()),
+    (r"(?P<sep>\[:(?P<slashes>//)?\])", ("[:",)),
+    (r"(?P<dot>[\[({][ ]?(?:\.|dot|DOT|Dot)[ ]?[\])}])", rb"([\[({][ ]?(?:\.|dot|DOT|Dot)[ ]?[\])}])"),
+    (r"(?P<at>[\[({][ ]?(?:@|at|AT|At)[ ]?[\])}])", rb"([\[({][ ]?(?:@|at|AT|At)[ ]?[\])}])"),
+    (r"(?P<bsdot>\\\.(?<=\w\\\.)(?=\w))", ("\\.",)),
+    (r"(?P<half>(?:\.\]|\[\.)(?<=[A-Za-z0-9]..)(?=[A-Za-z0-9]))", (".]", "[.")),
+    (r"(?P<escape>\\_)", ("\\_",)),
 )
 _GROUPS = ("scheme", "tls", "sep", "slashes", "dot", "at", "bsdot", "half", "escape")
 # each branch alone, followed by never-matching copies of the other groups so every name exists
@@ -33,9 +36,9 @@ _COMPILED = tuple(
         re.compile(
             branch + "".join(f"(?:(?P<{name}>(?!)))?" for name in _GROUPS if f"<{name}>" not in branch)
         ),
-        triggers,
+        starts if isinstance(starts, tuple) else re2_candidates(starts),
     )
-    for branch, triggers in _BRANCHES
+    for branch, starts in _BRANCHES
 )
 _SCHEMES = {"hxxp": "http", "h**p": "http", "hxtp": "http", "fxp": "ftp"}
 _DISPLAY_SCHEMES = {"http": "hxxp", "https": "hxxps", "ftp": "fxp"}
@@ -91,14 +94,17 @@ def refang(text: str) -> Refanged:
 
 
 def _matches(text: str) -> list[re.Match[str]]:
-    """Matches of every branch whose triggers occur in `text`, by position (earlier branch first on ties).
-
-    Each branch runs on its own so that its literal first character lets re skip ahead fast.
-    """
+    """Matches of every branch, by position (earlier branch first on ties): each branch's `finditer`,
+    tried only at the offsets where it can start."""
     found: list[tuple[int, int, re.Match[str]]] = []
-    for index, (pattern, triggers) in enumerate(_COMPILED):
-        if not triggers or any(trigger in text for trigger in triggers):
-            found += ((match.start(), index, match) for match in pattern.finditer(text))
+    data = b""
+    for index, (pattern, starts) in enumerate(_COMPILED):
+        if isinstance(starts, tuple):
+            offsets = occurrences(text, starts)
+        else:
+            data = data or text.encode("utf-8", "surrogatepass")
+            offsets = utf8_starts(starts, data, text)
+        found += ((match.start(), index, match) for match in retried(pattern, offsets, text))
     found.sort(key=lambda item: item[:2])
     return [match for _, _, match in found]
 
