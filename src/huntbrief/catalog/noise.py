@@ -84,7 +84,11 @@ class Phrases:
 
     def found_in(self, text: str) -> bool:
         """True when one of the phrases occurs in `text` as a whole word."""
-        return bool(self.starts(text.lower()))
+        lowered = text.lower()
+        for match in self.pattern.finditer(lowered):
+            if not match.start() or not _WORDISH.match(lowered, match.start() - 1):
+                return True
+        return False
 
     def is_whole(self, text: str) -> bool:
         """True when `text` is exactly one of the phrases (trailing punctuation allowed)."""

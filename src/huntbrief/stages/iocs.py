@@ -129,15 +129,17 @@ def headings(text: str) -> list[Heading]:
 
 def _heading(line: str, following: str) -> tuple[int, str, bool] | None:
     """(level, title, is a plain line) when `line` may be a heading; None for body text."""
-    title = line.strip().strip("*_:#.").strip()
-    if not title or len(line) > 120 or "|" in line:
+    if len(line) > 120 or "|" in line:
         return None
     stripped = line.strip()
-    if _MD_HEADING.fullmatch(stripped):
+    title = stripped.strip("*_:#.").strip()
+    if not title:
+        return None
+    if stripped[0] == "#" and _MD_HEADING.fullmatch(stripped):
         return len(stripped) - len(stripped.lstrip("#")), title, False
     if following[:3] in ("---", "===") and _SETEXT.fullmatch(following.strip()):
         return (1 if following[0] == "=" else 2), title, False
-    if _BOLD_LINE.fullmatch(stripped):
+    if stripped[0] == "*" and _BOLD_LINE.fullmatch(stripped):
         return 3, title, False
     if len(title) <= 60 and not stripped.endswith(".") and len(title.split()) <= 6:
         return 2, title, True
