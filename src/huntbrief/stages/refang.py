@@ -15,15 +15,15 @@ from huntbrief.stages.ioc_seek import occurrences, re2_candidates, retried, utf8
 
 # Branches of one alternation, each bounded (no backtracking). Each is tried only where it can
 # start: after one of its literal prefixes (found with str.find), or where an RE2 pattern over the
-# UTF-8 text finds the same match (a branch without look-arounds), so no branch runs at every
-# bracket or dot of the text.
-_BRANCHES: tuple[tuple[str, tuple[str, ...] | bytes], ...] = (
+# UTF-8 text finds the same match (a branch without look-arounds, rare in text), or else (None) by
+# its own `finditer` (frequent matches: RE2's per-match cost in Python is higher than re's).
+_BRANCHES: tuple[tuple[str, tuple[str, ...] | bytes | None], ...] = (
     (
         r"(?P<scheme>(?:hxxp|hXXp|h\*\*p|hxtp|fxp)(?P<tls>[sS]?)(?=[ ]?(?:\[:\]|\[://\]|:)))",
         ("hxxp", "hXXp", "h**p", "hxtp", "fxp"),
     ),
     (r"(?P<sep>\[:(?P<slashes>//)?\])", ("[:",)),
-    (r"(?P<dot>[\[({][ ]?(?:\.|dot|DOT|Dot)[ ]?[\])}])", rb"([\[({][ ]?(?:\.|dot|DOT|Dot)[ ]?[\])}])"),
+    (r"(?P<dot>[\[({][ ]?(?:\.|dot|DOT|Dot)[ ]?[\])}])", None),
     (r"(?P<at>[\[({][ ]?(?:@|at|AT|At)[ ]?[\])}])", rb"([\[({][ ]?(?:@|at|AT|At)[ ]?[\])}])"),
     (r"(?P<bsdot>\\\.(?<=\w\\\.)(?=\w))", ("\\.",)),
     (r"(?P<half>(?:\.\]|\[\.)(?<=[A-Za-z0-9]..)(?=[A-Za-z0-9]))", (".]", "[.")),
@@ -36,7 +36,7 @@ _COMPILED = tuple(
         re.compile(
             branch + "".join(f"(?:(?P<{name}>(?!)))?" for name in _GROUPS if f"<{name}>" not in branch)
         ),
-        starts if isinstance(starts, tuple) else re2_candidates(starts),
+        starts if not isinstance(starts, bytes) else re2_candidates(starts),
     )
     for branch, starts in _BRANCHES
 )
@@ -99,6 +99,9 @@ def _matches(text: str) -> list[re.Match[str]]:
     found: list[tuple[int, int, re.Match[str]]] = []
     data = b""
     for index, (pattern, starts) in enumerate(_COMPILED):
+        if starts is None:
+            found += ((match.start(), index, match) for match in pattern.finditer(text))
+            continue
         if isinstance(starts, tuple):
             offsets = occurrences(text, starts)
         else:
