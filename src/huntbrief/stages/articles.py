@@ -198,9 +198,14 @@ def _unless_chrome_block(block: list[str]) -> list[str]:
 
 def _squeeze_blank_lines(lines: list[str]) -> str:
     out: list[str] = []
+    blank = True  # the last line kept was blank (or nothing is kept yet)
     for line in lines:
-        if line.strip() or (out and out[-1]):
-            out.append(line if line.strip() else "")
+        if line.strip():
+            out.append(line)
+            blank = False
+        elif not blank:
+            out.append("")
+            blank = True
     return "\n".join(out).strip("\n")
 
 
@@ -286,13 +291,15 @@ def _covered(block: str, present: set[str]) -> bool:
 
 def _title_from_text(text: str) -> str:
     """The first line if it is a heading, else the first level-1 heading, else the first line."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    if not lines:
+    lines = (stripped for stripped in map(str.strip, text.splitlines()) if stripped)
+    top = next(lines, "")
+    if not top:
         return ""
-    first = _ATX_HEADING.fullmatch(lines[0])
+    first = _ATX_HEADING.fullmatch(top)
     if first is None:
-        first = next((m for m in map(_ATX_HEADING.fullmatch, lines) if m and len(m.group(1)) == 1), None)
-    title = first.group(2) if first else lines[0]
+        marked = (line for line in lines if line[0] == "#")  # only these can be ATX headings
+        first = next((m for m in map(_ATX_HEADING.fullmatch, marked) if m and len(m.group(1)) == 1), None)
+    title = first.group(2) if first else top
     title = " ".join(_MD_LINK.sub(r"\1", title).replace("**", "").split())
     if len(title) <= _TITLE_MAX:
         return title
