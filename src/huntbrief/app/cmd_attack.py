@@ -10,21 +10,11 @@ import typer
 from rich.console import Console
 
 from huntbrief.app.cmd_data import write_atomically
-from huntbrief.catalog.attack import (
-    AttackCatalog,
-    catalog_from_text,
-    compact_from_stix,
-    default_user_path,
-    load_attack_catalog,
-    render_compact,
-)
-from huntbrief.catalog.killchain import load_kill_chain
-from huntbrief.catalog.technique_aliases import load_technique_aliases
-from huntbrief.catalog.technique_model import load_technique_model
 from huntbrief.errors import CatalogError, HuntbriefError
 
-if TYPE_CHECKING:  # httpx loads only when a bundle is downloaded
+if TYPE_CHECKING:  # the catalogues load (and httpx for a download) only when a command runs
     from huntbrief.adapters.fetch import FetchPolicy
+    from huntbrief.catalog.attack import AttackCatalog
 
 attack_app = typer.Typer(
     name="attack",
@@ -44,6 +34,11 @@ def converted_catalog(content: bytes, where: str) -> tuple[AttackCatalog, str]:
     The result must load, hold an Enterprise-sized technique set, and keep huntbrief's kill-chain
     mapping, behaviour phrases and learned model valid; otherwise CatalogError says why.
     """
+    from huntbrief.catalog.attack import catalog_from_text, compact_from_stix, render_compact
+    from huntbrief.catalog.killchain import load_kill_chain
+    from huntbrief.catalog.technique_aliases import load_technique_aliases
+    from huntbrief.catalog.technique_model import load_technique_model
+
     try:
         raw: Any = json.loads(content.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -95,6 +90,7 @@ def update(
     Example: huntbrief attack update --from enterprise-attack.json
     """
     from huntbrief.adapters.fetch import FetchPolicy
+    from huntbrief.catalog.attack import default_user_path, load_attack_catalog
 
     target = default_user_path()
     policy = FetchPolicy(
@@ -121,6 +117,9 @@ def version() -> None:
 
     Example: huntbrief attack version
     """
+    from huntbrief.catalog.attack import load_attack_catalog
+    from huntbrief.catalog.technique_model import load_technique_model
+
     try:
         catalog = load_attack_catalog()
         model = load_technique_model(catalog)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from huntbrief.adapters.siem import BACKENDS, packaged_usecases
-from huntbrief.catalog.usecases import UseCase
+if TYPE_CHECKING:  # the hunt library loads only when a hunts command runs
+    from huntbrief.catalog.usecases import UseCase
 
 hunts_app = typer.Typer(
     name="hunts",
@@ -22,6 +22,8 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def _library_for(backend: str | None) -> tuple[UseCase, ...]:
+    from huntbrief.adapters.siem import BACKENDS, packaged_usecases
+
     if backend is not None and backend not in BACKENDS:
         err.print(f"error: unknown backend {backend!r}; valid: {', '.join(BACKENDS)}")
         raise typer.Exit(2)
@@ -83,5 +85,7 @@ def show_hunt(
     if not queries:
         err.print(f"error: {usecase.id} has no query for {backend}")
         raise typer.Exit(1)
+    from huntbrief.adapters.siem import BACKENDS
+
     for name, text in queries:
         out.print(f"\n## {BACKENDS[name].label} ({name})\n{text}")
