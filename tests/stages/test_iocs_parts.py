@@ -13,18 +13,17 @@ from huntbrief.model import Article, Confidence, Indicator, IndicatorKind, IocFi
 from huntbrief.stages import ioc_hosts, ioc_scan, ioc_wallets
 from huntbrief.stages.ioc_glue import glued_ports, url_sentence_tail
 from huntbrief.stages.ioc_html import html_blocks
-from huntbrief.stages.ioc_scope import LEGITIMATE
+from huntbrief.stages.ioc_scope import LEGITIMATE, same_length_lower
 from huntbrief.stages.ioc_seek import (
     email_spans,
     grown_back,
     ipv6_spans,
-    occurrences,
     retried,
     url_spans,
     utf8_starts,
 )
 from huntbrief.stages.ioc_wallets import base58check_ok, bech32_ok, monero_ok
-from huntbrief.stages.iocs import find_indicators, merge_findings, same_length_lower
+from huntbrief.stages.iocs import find_indicators, merge_findings
 
 PORTS = load_noise().common_ports
 
@@ -103,7 +102,8 @@ GROWN = {
 
 RE2_STARTS = {
     "hash": (ioc_scan._HEX, ioc_scan._HEX_STARTS),
-    **{f"wallet-{i}": (pattern, starts) for i, (pattern, _, starts) in enumerate(ioc_wallets._WALLETS)},
+    "cve": (ioc_scan._CVE, ioc_scan._CVE_STARTS),
+    **{f"wallet-{i}": (pattern, starts) for i, (pattern, starts) in enumerate(ioc_wallets._WALLETS)},
 }
 
 
@@ -171,7 +171,8 @@ def test_cve_seeding_gives_the_plain_pattern_matches() -> None:
     texts = _fixture_texts() + _fuzz_texts(3000, "cCvVeE-_ 2019١0123456789‑x", 40)
     for text in texts:
         expected = [m.span() for m in ioc_scan._CVE.finditer(text)]
-        seeded = retried(ioc_scan._CVE, occurrences(same_length_lower(text), ("cve",)), text)
+        data = text.encode("utf-8", "surrogatepass")
+        seeded = retried(ioc_scan._CVE, utf8_starts(ioc_scan._CVE_STARTS, data, text), text)
         assert [m.span() for m in seeded] == expected, text
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
 
 from huntbrief.stages.ioc_scope import Hit, K, Scope, Span, covering, trim
-from huntbrief.stages.ioc_seek import file_name_spans, seeded
+from huntbrief.stages.ioc_seek import file_name_spans, occurrences, re2_candidates, seeded, utf8_starts
 
 _CHAR = r"[^\\\s\"'`<>|*?,;:“”‘’]"
 _MID = rf"{_CHAR}++(?:[ ][A-Z0-9(]{_CHAR}*+){{0,3}}+(?=\\)"  # a folder; inner spaces before capitals only
@@ -31,7 +33,7 @@ _UNIX_PATH = re.compile(
 )
 _ASN = re.compile(r"AS(?<![\w-]AS)(?P<n>N?)[ -]?(?P<number>\d{1,10}+)(?![\w-])")
 _WIN_MARKERS = (":\\", "%\\", "\\\\")
-_REGISTRY_SEED = ("hk", "registry\\")  # looked up in the lower-cased text
+_REGISTRY_SEED = re2_candidates(rb"(?i)(hk|registry\\)")  # where a hive root can start
 _WIN_SEED = (":\\", "%", "\\\\")
 _STACK_OFFSET = re.compile(r"\+(?:0x)?[0-9a-fA-F]{1,16}+$")
 _GLUED_NAME = re.compile(r"\.[a-z0-9]{2,4}[A-Z_]")
@@ -62,7 +64,7 @@ def trim_artifact(text: str, start: int, end: int) -> int:
 def scan_registry(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
     """Registry keys under a hive root, root abbreviated (HKLM, HKCU, …); generic locations rejected."""
     text = scope.rf.text
-    for match in seeded(_REGISTRY, _REGISTRY_SEED, text, scope.lowered):
+    for match in seeded(_REGISTRY, utf8_starts(_REGISTRY_SEED, scope.utf8(), text), text):
         start = match.start()
         end = trim_artifact(text, start, match.end())
         if covering(spans, start) or end <= match.start("path"):
@@ -84,7 +86,7 @@ def scan_paths(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
     for pattern, windows in ((_WIN_PATH, True), (_UNIX_PATH, False)):
         if not _may_hold_paths(scope, windows):
             continue
-        found = seeded(_WIN_PATH, _WIN_SEED, text, text) if windows else pattern.finditer(text)
+        found = seeded(_WIN_PATH, occurrences(text, _WIN_SEED), text) if windows else pattern.finditer(text)
         for match in found:
             start = match.start()
             end = trim_artifact(text, start, match.end())
@@ -99,8 +101,14 @@ def _may_hold_paths(scope: Scope, windows: bool) -> bool:
     """Cheap substring test before a full scan: a drive/%VAR%/UNC marker, or "/root/" of a Unix root."""
     if windows:
         return any(marker in scope.rf.text for marker in _WIN_MARKERS)
-    low = scope.lowered
-    return "~/" in low or any(f"/{root}/" in low for root in scope.noise.unix_roots)
+    return _unix_roots(scope.noise.unix_roots).search(scope.utf8()) is not None
+
+
+@lru_cache(maxsize=8)
+def _unix_roots(roots: frozenset[str]) -> Any:
+    """RE2 finding "~/" or "/root/" of a Unix root (any case) in UTF-8 text: one pass for all roots."""
+    names = "|".join(re.escape(root) for root in sorted(roots))
+    return re2_candidates(f"(?i)(~/|/(?:{names})/)".encode())
 
 
 def _path_reason(scope: Scope, value: str, windows: bool) -> str:

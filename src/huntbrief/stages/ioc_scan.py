@@ -12,13 +12,14 @@ from collections.abc import Iterator
 from huntbrief.stages.ioc_artifacts import scan_asns, scan_file_names, scan_paths, scan_registry
 from huntbrief.stages.ioc_hosts import scan_domains, scan_emails, scan_ipv4, scan_ipv6, scan_urls
 from huntbrief.stages.ioc_scope import Hit, K, Scope, Span, covering
-from huntbrief.stages.ioc_seek import occurrences, re2_candidates, retried, utf8_starts
+from huntbrief.stages.ioc_seek import re2_candidates, retried, utf8_starts
 from huntbrief.stages.ioc_wallets import scan_wallets
 
 _HEX = re.compile(r"[0-9A-Fa-f](?<![0-9A-Za-z].)[0-9A-Fa-f]{31,}+(?![0-9A-Za-z])")
 # where an _HEX match can start: 32 hex digits after a non-alphanumeric (or at the start)
 _HEX_STARTS = re2_candidates(rb"(?:^|[^0-9A-Za-z])([0-9A-Fa-f]{32})")
 _CVE = re.compile(r"[Cc][Vv][Ee](?<![\w-]...)[-‐‑–—_ ]?(?P<year>\d{4})[-‐‑–—_](?P<seq>\d{4,7})(?!\d)")
+_CVE_STARTS = re2_candidates(rb"([Cc][Vv][Ee])")
 _HASH_KINDS = {32: K.MD5, 40: K.SHA1, 64: K.SHA256, 128: K.SHA512}
 _ORDER = {
     kind: index
@@ -117,7 +118,7 @@ def _split_run(scope: Scope, run: str, start: int, alone: set[str]) -> list[Hit]
 def scan_cves(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
     """CVE identifiers with a plausible year, upper-cased; one only inside a link is rejected."""
     low, high = scope.cve_years
-    for match in retried(_CVE, occurrences(scope.lowered, ("cve",)), scope.rf.text):
+    for match in retried(_CVE, utf8_starts(_CVE_STARTS, scope.utf8(), scope.rf.text), scope.rf.text):
         value = f"CVE-{match.group('year')}-{match.group('seq')}"
         reason = ""
         if not low <= int(match.group("year")) <= high:

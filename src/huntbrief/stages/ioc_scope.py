@@ -54,7 +54,6 @@ class Scope:
     sections: tuple[tuple[int, int], ...]
     references: tuple[tuple[int, int], ...]
     cve_years: tuple[int, int]
-    lowered: str = ""  # rf.text lower-cased (same offsets), where labels are looked up
     backwards: str = ""  # rf.text reversed, where runs before an anchor are measured (ioc_seek.grown_back)
     encoded: bytes = b""  # rf.text in UTF-8, where RE2 finds candidate starts (ioc_seek.utf8_starts)
     memo: dict[str, tuple[str, str]] = field(default_factory=dict, compare=False, repr=False)
@@ -86,13 +85,23 @@ class Scope:
         left = max(text.rfind("\n", max(0, start - reach), start) + 1, start - reach, 0)
         right = text.find("\n", end, end + reach)
         right = min(end + reach, len(text)) if right == -1 else right
-        return any(not start <= at < end for at in labels.starts(self.lowered, left, right))
+        return any(not start <= at < end for at in self.label_starts(labels, left, right))
+
+    def label_starts(self, labels: Phrases, left: int, right: int) -> list[int]:
+        """Offsets in [left, right) of rf.text where one of `labels` starts as a word (case-insensitive).
+
+        Only that window is lower-cased (plus the character before it, for the word boundary).
+        """
+        base = max(0, left - 1)
+        window = same_length_lower(self.rf.text[base:right])
+        return [base + at for at in labels.starts(window, left - base, right - base)]
 
     def alone(self) -> frozenset[str]:
         """Every lower-case host-shaped token of the text (recorded by the domain scan, else computed)."""
         found = self.sets.get("alone")
         if found is None:
-            found = self.sets["alone"] = frozenset(m.group() for m in _HOST.finditer(self.lowered))
+            lowered = same_length_lower(self.rf.text)
+            found = self.sets["alone"] = frozenset(m.group() for m in _HOST.finditer(lowered))
         return found
 
     def is_own(self, registrable: str) -> bool:
@@ -116,6 +125,14 @@ class Scope:
         return any(bare.startswith(prefix) for prefix in self.noise.hash_lookup_urls)
 
 
+def same_length_lower(text: str) -> str:
+    """`text` lower-cased with every offset kept: "İ", whose lower case is two characters, stays."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "\u0130".join(part.lower() for part in text.split("\u0130"))
+
+
 def legitimate_context(scope: Scope, start: int) -> bool:
     """True when a legitimate-site cue governs the host at `start` ("lookalike of the legitimate site X").
 
@@ -123,7 +140,7 @@ def legitimate_context(scope: Scope, start: int) -> bool:
     word just before the cue ("compromised legitimate website X") cancels it.
     """
     text = scope.rf.text
-    for cue in scope.noise.legitimate_cues.starts(scope.lowered, max(0, start - 80), start):
+    for cue in scope.label_starts(scope.noise.legitimate_cues, max(0, start - 80), start):
         gap = text[cue:start]
         words = gap.split()
         if "\n" in gap or not words:

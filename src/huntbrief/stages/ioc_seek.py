@@ -26,16 +26,14 @@ _V6_CHARS = frozenset("0123456789abcdefABCDEF:")
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$-.")
 
 
-def seeded(
-    pattern: re.Pattern[str], seeds: tuple[str, ...], text: str, seek_in: str
-) -> Iterator[re.Match[str]]:
-    """Matches of `pattern` tried only where one of `seeds` occurs in `seek_in` (offsets as in `text`).
+def seeded(pattern: re.Pattern[str], seeds: Iterator[int], text: str) -> Iterator[re.Match[str]]:
+    """Matches of `pattern` tried only at the `seeds` offsets of `text` (in order).
 
     The pattern is tried at the seed, and one character earlier (a drive letter before ":\\", a
     backslash before "registry"); seeds inside the previous match are skipped.
     """
     last = 0
-    for at in occurrences(seek_in, seeds):
+    for at in seeds:
         if at < last:
             continue
         match = (pattern.match(text, at - 1) if at else None) or pattern.match(text, at)

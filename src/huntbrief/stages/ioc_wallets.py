@@ -23,24 +23,21 @@ _MONERO_NETWORKS = {18: 95, 42: 95, 19: 106}  # standard, subaddress, integrated
 _B58_RUN = r"[1-9A-HJ-NP-Za-km-z]"
 _EDGE = r"(?![\w/=+-])"
 _LEFT = rb"(?:^|[^A-Za-z0-9_/.=+-])"  # RE2 (ASCII): a superset of the patterns' left edge
-# (pattern, trigger in the lower-cased text, RE2 finder of every offset where the pattern may match)
+# (pattern, RE2 finder of every offset where the pattern may match)
 _WALLETS = (
     (
         re.compile(
             rf"[1348](?<![\w/.=+-].)(?:(?<=[13]){_B58_RUN}{{25,34}}+|(?<=[48]){_B58_RUN}{{94}}(?:{_B58_RUN}{{11}})?+)"
             rf"{_EDGE}"
         ),
-        "",
         re2_candidates(_LEFT + rb"([1348][1-9A-HJ-NP-Za-km-z]{25})"),
     ),
     (
         re.compile(rf"[bB][cC]1(?<![\w/.=+-]...)[02-9ac-hj-np-zAC-HJ-NP-Z]{{11,71}}+{_EDGE}"),
-        "bc1",
         re2_candidates(_LEFT + rb"([bB][cC]1[02-9ac-hj-np-zAC-HJ-NP-Z]{11})"),
     ),
     (
         re.compile(rf"0x(?<![\w/.=+-]..)[0-9a-fA-F]{{40}}+{_EDGE}"),
-        "0x",
         re2_candidates(_LEFT + rb"(0x[0-9a-fA-F]{40})"),
     ),
 )
@@ -49,9 +46,7 @@ _WALLETS = (
 def scan_wallets(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
     """Wallet addresses outside claimed spans; invalid checksums and context-less Ethereum are rejected."""
     text = scope.rf.text
-    for pattern, trigger, starts in _WALLETS:
-        if trigger not in scope.lowered:
-            continue
+    for pattern, starts in _WALLETS:
         for match in retried(pattern, utf8_starts(starts, scope.utf8(), text), text):
             if not covering(spans, match.start()):
                 yield _wallet_hit(scope, match.group(), match.start(), match.end())

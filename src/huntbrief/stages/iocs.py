@@ -50,19 +50,10 @@ def scan_text(text: str, article: Article, noise: NoiseLists) -> IocFindings:
         sections=heading_sections(rf.text, noise.ioc_headings, noise.section_end_headings, marks),
         references=heading_sections(rf.text, noise.reference_headings, noise.section_end_headings, marks),
         cve_years=_cve_years(article, noise),
-        lowered=same_length_lower(rf.text),
         backwards=rf.text[::-1],
         encoded=rf.text.encode("utf-8", "surrogatepass"),
     )
     return _assemble(scan(scope), scope)
-
-
-def same_length_lower(text: str) -> str:
-    """`text` lower-cased with every offset kept: a character whose lower case is longer ("İ") stays."""
-    lowered = text.lower()
-    if len(lowered) == len(text):
-        return lowered
-    return "".join(char if len(low := char.lower()) != 1 else low for char in text)
 
 
 def merge_findings(first: IocFindings, extra: IocFindings) -> IocFindings:
