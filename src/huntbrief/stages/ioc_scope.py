@@ -203,12 +203,21 @@ def trim(text: str, start: int, end: int) -> int:
 
 def host_kind(scope: Scope, host: str) -> tuple[IndicatorKind | None, str]:
     """(kind, registrable domain) of a URL host: IPV4/IPV6 with "", DOMAIN, or None when invalid."""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
+    address = _address(host)
+    if address is None:
         registrable, _ = scope.parts(host)
         return (K.DOMAIN, registrable) if registrable else (None, "")
     return (K.IPV4 if address.version == 4 else K.IPV6), ""
+
+
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP address `host` spells, else None (a name: no colon and no final digit, so no exception)."""
+    if ":" not in host and not host[-1:].isdigit():
+        return None
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
 
 
 def benign_host(scope: Scope, host: str, registrable: str) -> bool:
