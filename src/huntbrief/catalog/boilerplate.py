@@ -72,6 +72,11 @@ class BoilerplatePatterns:
     # instead by the literals every match of it contains ("cookie", "all rights reserved").
     _any: dict[BoilerplateAction, re.Pattern[str] | None] = field(init=False, repr=False, compare=False)
     _gates: dict[BoilerplateAction, frozenset[str]] = field(init=False, repr=False, compare=False)
+    # (prefix, section and line alternations, line gates) for `verdict`'s fast path: the common
+    # case of a line no pattern can touch, decided without method calls (None: always the slow path)
+    _fast: tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], frozenset[str]] | None = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         grouped = {a: tuple(p for p in self.patterns if p.action is a) for a in BoilerplateAction}
@@ -87,6 +92,20 @@ class BoilerplatePatterns:
             "_gates",
             {a: frozenset(lit for p in ps for lit in gated[p.name]) for a, ps in grouped.items()},
         )
+        prefix, section, drop = (
+            self._any[a]
+            for a in (
+                BoilerplateAction.STRIP_PREFIX,
+                BoilerplateAction.DROP_SECTION,
+                BoilerplateAction.DROP_LINE,
+            )
+        )
+        ungated = (
+            not self._gates[BoilerplateAction.STRIP_PREFIX]
+            and not self._gates[BoilerplateAction.DROP_SECTION]
+        )
+        fast = (prefix, section, drop, self._gates[BoilerplateAction.DROP_LINE])
+        object.__setattr__(self, "_fast", fast if ungated and prefix and section and drop else None)
 
     def _none_can_match(self, action: BoilerplateAction, text: str, *, whole: bool) -> bool:
         """True only when no pattern of `action` can match `text` (a fast answer for most lines)."""
@@ -115,6 +134,20 @@ class BoilerplatePatterns:
         start; one call does what strip_prefix, starts_section and line_match do in turn.
         """
         stripped = line.strip()
+        if self._fast is not None:
+            prefix, section, drop, gates = self._fast
+            if prefix.match(stripped) is None:
+                bullet = _BULLET.match(stripped)
+                core = stripped[bullet.end() :].strip() if bullet else stripped
+                if not core:
+                    return None, line
+                if section.fullmatch(core) is None and drop.fullmatch(core) is None:
+                    lowered = core.lower()
+                    for literal in gates:
+                        if literal in lowered:
+                            break
+                    else:
+                        return None, line
         rest = self.strip_prefix(stripped)
         if rest != stripped:
             line = rest

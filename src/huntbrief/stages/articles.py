@@ -160,9 +160,13 @@ def markup_to_text(markup: str) -> str:
 
 
 def strip_chrome(text: str, patterns: BoilerplatePatterns) -> str:
-    """Remove page-chrome lines, glued chrome prefixes and chrome sections (heading + short block)."""
+    """Remove page-chrome lines, glued chrome prefixes and chrome sections (heading + short block).
+
+    Blank lines come out squeezed as `_squeeze_blank_lines` does: none leading or trailing, never two.
+    """
     kept: list[str] = []
     section: list[str] | None = None  # lines held back after a chrome heading
+    verdict = patterns.verdict
     for line in text.split("\n"):
         if section is not None:
             if line.strip():
@@ -172,21 +176,20 @@ def strip_chrome(text: str, patterns: BoilerplatePatterns) -> str:
                 continue  # blank lines between the chrome heading and its block
             kept.extend(_unless_chrome_block(section))
             section = None
+        elif line and not line.isspace():
+            action, rest = verdict(line)
+            if action is BoilerplateAction.DROP_SECTION:
+                section = []
+            if action is not None:
+                continue
+            if rest is line or rest.strip():  # the line as written, or what is left after glued chrome
+                kept.append(rest)
+                continue
+        if kept and kept[-1]:
             kept.append("")
-            continue
-        if not line or line.isspace():
-            kept.append("")
-            continue
-        action, line = patterns.verdict(line)
-        if not line.strip():
-            kept.append("")
-        elif action is BoilerplateAction.DROP_SECTION:
-            section = []
-        elif action is None:
-            kept.append(line)
     if section:
         kept.extend(_unless_chrome_block(section))
-    return _squeeze_blank_lines(kept)
+    return "\n".join(kept).strip("\n")
 
 
 def _unless_chrome_block(block: list[str]) -> list[str]:
