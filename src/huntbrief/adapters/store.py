@@ -4,73 +4,31 @@ outbox of alert and MISP deliveries (`adapters/deliveries.py`, queued with each 
 SQLAlchemy Core over any URL (SQLite by default). Briefs are kept as `serialize.brief_to_dict`
 JSON plus a few indexed columns. On SQLite every write transaction is `BEGIN IMMEDIATE` in WAL
 mode, so a killed process leaves either the whole item (row, brief, history) or none of it.
+
+`SqlStore` owns the engine and the transactions; the SQL runs on their connection in
+`store_writes` (writes), `store_reads` (reads) and `store_rows` (records and row conversions).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from pathlib import Path
-from types import MappingProxyType, TracebackType
-from typing import Any, Protocol
+from types import TracebackType
+from typing import Protocol
 
-from sqlalchemy import URL, Connection, Row, Table, and_, case, func, make_url, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import URL, Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from huntbrief.adapters import deliveries
+from huntbrief.adapters import deliveries, store_reads, store_writes
 from huntbrief.adapters.deliveries import FailedDelivery, PendingDelivery
-from huntbrief.adapters.migrations import (
-    BEGIN_MODE,
-    BRIEF_HISTORY,
-    BRIEFS,
-    DIGESTS,
-    FEED_POLLS,
-    FEEDS,
-    ITEMS,
-    make_engine,
-    migrate,
-    write_index,
-)
-from huntbrief.errors import ParseError, StoreError
+from huntbrief.adapters.migrations import BEGIN_MODE, make_engine, migrate
+from huntbrief.adapters.store_rows import DONE, FAILED, HistoryEntry, ItemRecord, decode_brief
+from huntbrief.errors import StoreError
 from huntbrief.model import Brief, FeedState, ItemFailure, SeverityLevel
-from huntbrief.serialize import brief_from_dict, brief_to_dict
 
-DONE = "done"
-FAILED = "failed"
-_CHUNK = 500
-_CLEARED = MappingProxyType({"attempts": 0, "stage": None, "last_error": None})  # after a success
-
-
-@dataclass(frozen=True, slots=True)
-class ItemRecord:
-    """What the store knows about one feed item; datetimes are tz-aware UTC."""
-
-    key: str
-    source: str
-    url: str | None
-    status: str  # "done" | "failed"
-    content_hash: str | None
-    feed_hash: str | None
-    attempts: int  # consecutive failures (0 after success)
-    last_error: str | None
-    first_seen: datetime
-    checked_at: datetime
-    updated_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryEntry:
-    """One saved version of an item's brief (append-only)."""
-
-    key: str
-    content_hash: str
-    analysed_at: datetime
-    level: SeverityLevel
+__all__ = ["DONE", "FAILED", "HistoryEntry", "ItemRecord", "SqlStore", "Store", "open_store"]
 
 
 class Store(Protocol):
@@ -117,26 +75,6 @@ def _reason(exc: SQLAlchemyError) -> str:
     return str(orig) if orig is not None else str(exc)
 
 
-def _upsert(conn: Connection, table: Table, values: dict[str, Any], update: dict[str, Any]) -> None:
-    """Insert `values`, or on a primary-key clash apply `update` (which may use the old row)."""
-    keys = [c.name for c in table.primary_key.columns]
-    dialect = conn.dialect.name
-    if dialect == "sqlite":
-        conn.execute(
-            sqlite_insert(table).values(values).on_conflict_do_update(index_elements=keys, set_=update)
-        )
-    elif dialect == "postgresql":
-        conn.execute(pg_insert(table).values(values).on_conflict_do_update(index_elements=keys, set_=update))
-    else:
-        where = and_(*(table.c[k] == values[k] for k in keys))
-        if conn.execute(table.update().where(where).values(update)).rowcount == 0:
-            conn.execute(table.insert().values(values))
-
-
-def _record(row: Row[Any]) -> ItemRecord:
-    return ItemRecord(**{f.name: row._mapping[f.name] for f in fields(ItemRecord)})
-
-
 class SqlStore:
     """The Store over SQLAlchemy Core; opening runs the schema migrations."""
 
@@ -172,25 +110,17 @@ class SqlStore:
     def feed_state(self, url: str) -> FeedState | None:
         """The stored ETag/Last-Modified for a feed URL, or None if never polled."""
         with self._tx(write=False) as conn:
-            row = conn.execute(select(FEEDS).where(FEEDS.c.url == url)).first()
-        return None if row is None else FeedState(row.url, row.etag, row.last_modified)
+            return store_reads.feed_state(conn, url)
 
     def save_feed_state(self, state: FeedState, *, now: datetime) -> None:
         """Remember a feed's validators after a successful poll; clears its recorded failure."""
-        validators = {"etag": state.etag, "last_modified": state.last_modified, "last_polled": now}
-        update = {**validators, **_CLEARED, "failed_at": None}
         with self._tx(write=True) as conn:
-            _upsert(conn, FEEDS, {"url": state.url, **update}, update)
+            store_writes.save_feed_state(conn, state, now=now)
 
     def items(self, keys: Sequence[str]) -> dict[str, ItemRecord]:
         """The records of those keys that the store knows, by key (looked up in chunks of 500)."""
-        unique = list(dict.fromkeys(keys))
-        found: dict[str, ItemRecord] = {}
         with self._tx(write=False) as conn:
-            for start in range(0, len(unique), _CHUNK):
-                rows = conn.execute(select(ITEMS).where(ITEMS.c.key.in_(unique[start : start + _CHUNK])))
-                found.update((row.key, _record(row)) for row in rows)
-        return found
+            return store_reads.items(conn, keys)
 
     def save_brief(
         self,
@@ -205,34 +135,17 @@ class SqlStore:
     ) -> None:
         """Store the item as done, its current brief, a history row and its pending deliveries to the
         `deliver_to` targets (outbox), all in one transaction."""
-        stored = brief if brief.item_key is not None else replace(brief, item_key=key)
-        analysed, level = brief.analysed_at or now, brief.severity.level.value
-        item = {
-            "source": source,
-            "url": url,
-            "status": DONE,
-            "content_hash": brief.content_hash,
-            "feed_hash": feed_hash,
-            "checked_at": now,
-            "updated_at": now,
-            **_CLEARED,
-        }
-        history = {"key": key, "content_hash": brief.content_hash, "analysed_at": analysed, "level": level}
-        data = brief_to_dict(stored)
-        row = {
-            **history,
-            "title": brief.title,
-            "source": source,
-            "published": brief.published,
-            "score": brief.severity.score,
-            "data": json.dumps(data, ensure_ascii=False),
-        }
         with self._tx(write=True) as conn:
-            _upsert(conn, ITEMS, {"key": key, "first_seen": now, **item}, item)
-            _upsert(conn, BRIEFS, row, {k: v for k, v in row.items() if k != "key"})
-            conn.execute(BRIEF_HISTORY.insert().values(history))
-            write_index(conn, key, data, row)
-            deliveries.queue(conn, key, brief.content_hash, deliver_to, now)
+            store_writes.save_brief(
+                conn,
+                brief,
+                key=key,
+                source=source,
+                url=url,
+                feed_hash=feed_hash,
+                now=now,
+                deliver_to=deliver_to,
+            )
 
     def pending_deliveries(self, target: str) -> list[PendingDelivery]:
         """The brief versions waiting to be sent to `target` (failed ones last)."""
@@ -260,16 +173,8 @@ class SqlStore:
 
     def record_poll(self, url: str, *, source: str, status: int, now: datetime) -> None:
         """Count one HTTP answer to a feed poll (200, 304, 4xx…) for the feed-health view."""
-        ok = {"last_ok_at": now} if status < 400 else {}
-        common = {"source": source, "last_status": status, "last_response_at": now, **ok}
-        update: dict[str, Any] = {
-            **common,
-            "responses": FEED_POLLS.c.responses + 1,
-            "not_modified": FEED_POLLS.c.not_modified + int(status == 304),
-        }
-        values = {**common, "url": url, "responses": 1, "not_modified": int(status == 304)}
         with self._tx(write=True) as conn:
-            _upsert(conn, FEED_POLLS, values, update)
+            store_writes.record_poll(conn, url, source=source, status=status, now=now)
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -279,62 +184,29 @@ class SqlStore:
 
     def mark_checked(self, key: str, *, feed_hash: str | None, now: datetime) -> None:
         """Note that a done item was re-checked and is unchanged; StoreError if it has no brief."""
-        values = {"feed_hash": feed_hash, "checked_at": now, **_CLEARED}
-        where = and_(ITEMS.c.key == key, ITEMS.c.status == DONE)
         with self._tx(write=True) as conn:
-            if conn.execute(ITEMS.update().where(where).values(values)).rowcount == 0:
+            if not store_writes.mark_checked(conn, key, feed_hash=feed_hash, now=now):
                 raise StoreError(
                     f"cannot mark item {key!r} checked: it has no stored brief", location=self._location
                 )
 
     def record_failure(self, failure: ItemFailure, *, feed_hash: str | None, now: datetime) -> int:
         """Record a failure (a done item keeps its brief and status); return consecutive attempts."""
-        if failure.item_key is None:
-            return self._record_feed_failure(failure, now)
-        was_done = ITEMS.c.status == DONE
-        common = {"stage": failure.stage, "last_error": failure.error, "checked_at": now}
-        values = {
-            **common,
-            "key": failure.item_key,
-            "source": failure.source,
-            "url": failure.url,
-            "status": FAILED,
-            "feed_hash": feed_hash,
-            "attempts": 1,
-            "first_seen": now,
-        }
-        update: dict[str, Any] = {
-            **common,
-            "status": case((was_done, DONE), else_=FAILED),
-            "attempts": ITEMS.c.attempts + 1,
-            "feed_hash": case((was_done, ITEMS.c.feed_hash), else_=feed_hash),
-        }
-        if failure.url is not None:
-            update["url"] = failure.url
-        with self._tx(write=True) as conn:
-            _upsert(conn, ITEMS, values, update)
-            query = select(ITEMS.c.attempts).where(ITEMS.c.key == failure.item_key)
-            return int(conn.execute(query).scalar_one())
-
-    def _record_feed_failure(self, failure: ItemFailure, now: datetime) -> int:
+        if failure.item_key is not None:
+            with self._tx(write=True) as conn:
+                return store_writes.record_item_failure(
+                    conn, failure, failure.item_key, feed_hash=feed_hash, now=now
+                )
         if failure.url is None:
             raise ValueError("a failure needs an item_key or a feed url")
-        common = {
-            "source": failure.source,
-            "stage": failure.stage,
-            "last_error": failure.error,
-            "failed_at": now,
-        }
-        update: dict[str, Any] = {**common, "attempts": FEEDS.c.attempts + 1}
         with self._tx(write=True) as conn:
-            _upsert(conn, FEEDS, {**common, "url": failure.url, "attempts": 1}, update)
-            return int(conn.execute(select(FEEDS.c.attempts).where(FEEDS.c.url == failure.url)).scalar_one())
+            return store_writes.record_feed_failure(conn, failure, failure.url, now=now)
 
     def brief(self, key: str) -> Brief | None:
         """The current brief of an item, or None."""
         with self._tx(write=False) as conn:
-            data = conn.execute(select(BRIEFS.c.data).where(BRIEFS.c.key == key)).scalar_one_or_none()
-        return None if data is None else self._decode(key, data)
+            data = store_reads.brief_data(conn, key)
+        return None if data is None else decode_brief(key, data, location=self._location)
 
     def briefs(
         self,
@@ -347,74 +219,37 @@ class SqlStore:
         """Current briefs, newest published first (undated last), optionally filtered and paged."""
         if (limit is not None and limit < 0) or offset < 0:
             raise ValueError("limit and offset must not be negative")
-        query = select(BRIEFS.c.key, BRIEFS.c.data)
-        if min_level is not None:
-            levels = [lv.value for lv in SeverityLevel if lv.rank <= min_level.rank]
-            query = query.where(BRIEFS.c.level.in_(levels))
-        if source is not None:
-            query = query.where(BRIEFS.c.source == source)
-        undated = case((BRIEFS.c.published.is_(None), 1), else_=0)
-        query = query.order_by(undated, BRIEFS.c.published.desc(), BRIEFS.c.analysed_at.desc(), BRIEFS.c.key)
         with self._tx(write=False) as conn:
-            rows = conn.execute(query.limit(limit).offset(offset)).all()
-        return [self._decode(row.key, row.data) for row in rows]
+            rows = store_reads.briefs(conn, limit=limit, offset=offset, min_level=min_level, source=source)
+        return [decode_brief(row.key, row.data, location=self._location) for row in rows]
 
     def history(self, key: str) -> list[HistoryEntry]:
         """Every saved version of an item's brief, oldest first."""
-        query = select(BRIEF_HISTORY).where(BRIEF_HISTORY.c.key == key).order_by(BRIEF_HISTORY.c.id)
         with self._tx(write=False) as conn:
-            rows = conn.execute(query).all()
-        return [HistoryEntry(r.key, r.content_hash, r.analysed_at, SeverityLevel(r.level)) for r in rows]
+            return store_reads.history(conn, key)
 
     def failures(self, *, source: str | None = None) -> list[ItemFailure]:
         """Feeds, then items, whose last attempt failed (done items re-checking badly are not listed)."""
-        feeds = select(FEEDS).where(FEEDS.c.attempts > 0).order_by(FEEDS.c.source, FEEDS.c.url)
-        items = select(ITEMS).where(ITEMS.c.status == FAILED).order_by(ITEMS.c.source, ITEMS.c.key)
-        if source is not None:
-            feeds, items = feeds.where(FEEDS.c.source == source), items.where(ITEMS.c.source == source)
         with self._tx(write=False) as conn:
-            feed_rows, item_rows = conn.execute(feeds).all(), conn.execute(items).all()
-        return [
-            ItemFailure(r.source or "", r.stage or "feed", r.last_error or "", None, r.url, r.attempts)
-            for r in feed_rows
-        ] + [
-            ItemFailure(r.source, r.stage or "", r.last_error or "", r.key, r.url, r.attempts)
-            for r in item_rows
-        ]
+            return store_reads.failures(conn, source=source)
 
     def briefs_since(self, since: datetime, *, min_level: SeverityLevel | None = None) -> list[Brief]:
         """Current briefs analysed at or after `since`, most urgent first, then newest."""
-        query = select(BRIEFS.c.key, BRIEFS.c.data).where(BRIEFS.c.analysed_at >= since)
-        if min_level is not None:
-            query = query.where(
-                BRIEFS.c.level.in_([lv.value for lv in SeverityLevel if lv.rank <= min_level.rank])
-            )
         with self._tx(write=False) as conn:
-            rows = conn.execute(query.order_by(BRIEFS.c.score.desc(), BRIEFS.c.analysed_at.desc())).all()
-        return [self._decode(row.key, row.data) for row in rows]
+            rows = store_reads.briefs_since(conn, since, min_level=min_level)
+        return [decode_brief(row.key, row.data, location=self._location) for row in rows]
 
     def last_digest(self) -> datetime | None:
         """When the last recorded digest was made, or None if there was none."""
         with self._tx(write=False) as conn:
-            last: datetime | None = conn.execute(select(func.max(DIGESTS.c.created_at))).scalar_one()
-        return last
+            return store_reads.last_digest(conn)
 
     def record_digest(
         self, *, at: datetime, since: datetime, min_level: SeverityLevel | None, brief_count: int
     ) -> None:
         """Remember that a digest covering briefs since `since` was made at `at`."""
-        level = min_level.value if min_level else None
-        row = {"created_at": at, "since": since, "min_level": level, "brief_count": brief_count}
         with self._tx(write=True) as conn:
-            conn.execute(DIGESTS.insert().values(row))
-
-    def _decode(self, key: str, data: str) -> Brief:
-        try:
-            return brief_from_dict(json.loads(data))
-        except (ParseError, ValueError) as exc:
-            raise StoreError(
-                f"stored brief of {key!r} is unreadable: {exc}", location=self._location
-            ) from exc
+            store_writes.record_digest(conn, at=at, since=since, min_level=min_level, brief_count=brief_count)
 
     def close(self) -> None:
         """Release every database connection."""
