@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from huntbrief.catalog.boilerplate import load_boilerplate, parse_boilerplate
+from huntbrief.catalog.boilerplate import BoilerplateAction, line_core, load_boilerplate, parse_boilerplate
 from huntbrief.errors import CatalogError, ParseError
 from huntbrief.model import Article, FeedItem, TextOrigin
 from huntbrief.stages.articles import (
@@ -420,6 +420,38 @@ def test_chrome_line_is_dropped(line: str) -> None:
 @pytest.mark.parametrize("line", PROSE_LINES)
 def test_prose_line_is_kept(line: str) -> None:
     assert strip_chrome(line, load_boilerplate()) == line
+
+
+def _reference_verdict(line: str) -> tuple[BoilerplateAction | None, str]:
+    """What `verdict` must answer, composed from the public one-question methods."""
+    patterns = load_boilerplate()
+    stripped = line.strip()
+    rest = patterns.strip_prefix(stripped)
+    kept = rest if rest != stripped else line
+    if not line_core(rest):
+        return None, kept
+    if patterns.starts_section(rest):
+        return BoilerplateAction.DROP_SECTION, kept
+    return (BoilerplateAction.DROP_LINE if patterns.line_match(rest) else None), kept
+
+
+def test_verdict_fast_path_agrees_with_the_pattern_by_pattern_answer() -> None:
+    """The one-call verdict (with its fast path) answers as the separate questions do, line by line."""
+    lines = [
+        *CHROME_LINES,
+        *PROSE_LINES,
+        "  - Related posts",
+        "1. Tags: a, b",
+        "   ",
+        "Written by X May 1, 2021",
+    ]
+    lines += [
+        line for case in sorted(CASES.glob("*")) for line in case.read_text(errors="replace").split("\n")
+    ]
+    patterns = load_boilerplate()
+    for line in lines:
+        if line.strip():
+            assert patterns.verdict(line) == _reference_verdict(line), line
 
 
 def test_chrome_sections_drop_heading_and_short_block_only() -> None:
