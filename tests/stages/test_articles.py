@@ -21,10 +21,12 @@ from huntbrief.catalog.boilerplate import BoilerplateAction, line_core, load_boi
 from huntbrief.errors import CatalogError, ParseError
 from huntbrief.model import Article, FeedItem, TextOrigin
 from huntbrief.stages.articles import (
+    _plain,
     article_from_feed,
     article_from_text,
     extract_article,
     is_probably_html,
+    plain_without_chrome,
     strip_chrome,
 )
 from huntbrief.stages.summary import summarize
@@ -452,6 +454,20 @@ def test_verdict_fast_path_agrees_with_the_pattern_by_pattern_answer() -> None:
     for line in lines:
         if line.strip():
             assert patterns.verdict(line) == _reference_verdict(line), line
+
+
+def test_one_pass_chrome_strip_equals_plain_then_strip() -> None:
+    """`plain_without_chrome` (the .txt path) gives what `strip_chrome(_plain(text))` gives, on every
+    fixture, the real articles, and texts with repeated, leading and whitespace-only blank lines."""
+    texts = [case.read_text(errors="replace") for case in sorted(CASES.glob("*"))]
+    texts += [path.read_text(encoding="utf-8") for path in CORPUS_FILES]
+    rng = random.Random(7)
+    pieces = [*CHROME_LINES, *PROSE_LINES, "", "   ", "\t", "Related posts", "- item", "x\r", "y\u2028z"]
+    texts += ["\n".join(rng.choice(pieces) for _ in range(rng.randint(0, 30))) for _ in range(300)]
+    texts += ["\n\n\nRelated posts\n\n\n- a\n- b\n\n\n\nBody.  \n \n", "   \n\n", ""]
+    patterns = load_boilerplate()
+    for text in texts:
+        assert plain_without_chrome(text, patterns) == strip_chrome(_plain(text), patterns), text[:200]
 
 
 def test_chrome_sections_drop_heading_and_short_block_only() -> None:

@@ -8,6 +8,7 @@ A blank line ends the header; the rest is the article text, and after a line `==
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -15,10 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from huntbrief.catalog.noise import NoiseLists, load_noise, parse_noise
+from huntbrief.catalog.noise import NoiseLists, Phrases, load_noise, parse_noise
 from huntbrief.errors import CatalogError
 from huntbrief.model import Article, Confidence, IndicatorKind, IocFindings
-from huntbrief.stages.iocs import display_form, evidence, find_indicators, heading_sections
+from huntbrief.stages.iocs import (
+    display_form,
+    evidence,
+    find_indicators,
+    heading_sections,
+    headings,
+    sections_under,
+)
 from huntbrief.stages.refang import defang_email, defang_host, defang_url, refang
 
 KINDS = frozenset(kind.value for kind in IndicatorKind)
@@ -232,6 +240,55 @@ def test_heading_sections(noise: NoiseLists) -> None:
     assert len(spans) == 1
     inside = text[spans[0][0] : spans[0][1]]
     assert "### Hashes" in inside and "Conclusion" not in inside
+
+
+def _reference_sections(text: str, opener: Phrases, closer: Phrases) -> tuple[tuple[int, int], ...]:
+    """The one-opener rule, written plainly: what `sections_under` must give each opener."""
+    spans: list[tuple[int, int]] = []
+    open_at: int | None = None
+    open_level = 0
+    for offset, level, title, plain in headings(text):
+        opens = opener.found_in(title)
+        if plain and not opens and not closer.is_whole(title):
+            level = 99
+        if open_at is not None and level <= open_level and not opens:
+            spans.append((open_at, offset))
+            open_at = None
+        if opens:
+            open_at, open_level = (offset, level) if open_at is None else (open_at, min(open_level, level))
+    if open_at is not None:
+        spans.append((open_at, len(text)))
+    return tuple(spans)
+
+
+def test_sections_under_several_openers_equals_one_opener_at_a_time(noise: NoiseLists) -> None:
+    """The one-pass form gives each opener the spans the plain one-opener rule gives it alone."""
+    rng = random.Random(3)
+    lines = [
+        "## Indicators of Compromise",
+        "### Hashes",
+        "References",
+        "# Conclusion",
+        "Related reading",
+        "IOCs",
+        "plain short line",
+        "A sentence that ends here.",
+        "**Appendix**",
+        "Sources:",
+        "====",
+        "abc",
+        "",
+        "## Mitigations",
+        "1.2.3.4",
+        "Further reading",
+        "---",
+    ]
+    texts = ["\n".join(rng.choice(lines) for _ in range(rng.randint(0, 40))) for _ in range(400)]
+    texts += [case.read_text(errors="replace") for case in sorted(CASES.glob("*"))]
+    openers = (noise.ioc_headings, noise.reference_headings)
+    for text in texts:
+        alone = tuple(_reference_sections(text, o, noise.section_end_headings) for o in openers)
+        assert sections_under(text, openers, noise.section_end_headings) == alone, text
 
 
 def test_confidence_values_are_high_or_medium(noise: NoiseLists) -> None:

@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 a run or input error, 2 a configuration or usage error.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import logging
@@ -248,6 +249,14 @@ app.command()(digest)
 app.command()(serve)
 
 
+# The cycle collector's defaults (a young-generation pass every 700 net allocations) suit programs
+# that build long-lived object graphs; a command makes millions of short-lived, acyclic objects
+# (regex matches, candidate hits), and the default passes cost ~5% of `huntbrief iocs` on 10 MB.
+# Collecting less often keeps the same guarantees (cycles are still freed), only later.
+GC_THRESHOLDS = (20_000, 20, 20)
+
+
 def main() -> None:
     """Console-script entry point."""
+    gc.set_threshold(*GC_THRESHOLDS)
     app()

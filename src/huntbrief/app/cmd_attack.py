@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from huntbrief.app.cmd_data import write_atomically
+from huntbrief.app.console import err
 from huntbrief.errors import CatalogError, HuntbriefError
 
 if TYPE_CHECKING:  # the catalogues load (and httpx for a download) only when a command runs
@@ -23,7 +23,6 @@ attack_app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
 BUNDLE_MAX_BYTES = 256 * 1024 * 1024
 MIN_TECHNIQUES = 100  # an Enterprise bundle has several hundred; fewer means the wrong file
 

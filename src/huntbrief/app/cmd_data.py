@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from huntbrief.app.console import err
 from huntbrief.catalog.kev import (
     FEED_URL,
     KevCatalog,
@@ -29,7 +29,6 @@ data_app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
 KEV_MAX_BYTES = 64 * 1024 * 1024
 
 

@@ -10,16 +10,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from platformdirs import user_data_dir
-from rich.console import Console
 
+from huntbrief.app.console import err
 from huntbrief.errors import ConfigError, HuntbriefError
 from huntbrief.model import SeverityLevel
 
 if TYPE_CHECKING:  # settings (pydantic), rendering and the store load only when a command runs
     from huntbrief.adapters.store import SqlStore
     from huntbrief.digest import Digest
-
-err = Console(stderr=True)
 
 
 class DigestFormat(StrEnum):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
+
+from huntbrief.app.console import LazyConsole
 
 if TYPE_CHECKING:  # the hunt library loads only when a hunts command runs
     from huntbrief.catalog.usecases import UseCase
@@ -17,8 +18,8 @@ hunts_app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+out = LazyConsole(highlight=False, soft_wrap=True)
+err = LazyConsole(stderr=True, soft_wrap=True)
 
 
 def _library_for(backend: str | None) -> tuple[UseCase, ...]:

@@ -152,7 +152,7 @@ def _make_runner(
         ctx=ctx,
         writer=BriefWriter(out_dir, get_renderers(fmt, tlp=analysis.tlp)),
         policy=run_policy,
-        progress=make_progress(err, enabled=not quiet),
+        progress=make_progress(err.get(), enabled=not quiet),
         severity_overrides=m.severity,
         workers=_workers(m.workers, feed_count),
         context_options=options,

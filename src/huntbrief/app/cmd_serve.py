@@ -8,11 +8,9 @@ from typing import Annotated
 
 import typer
 from platformdirs import user_data_dir
-from rich.console import Console
 
+from huntbrief.app.console import err
 from huntbrief.errors import HuntbriefError
-
-err = Console(stderr=True)
 
 
 def default_db() -> Path:

@@ -84,7 +84,10 @@ class Phrases:
 
     def found_in(self, text: str) -> bool:
         """True when one of the phrases occurs in `text` as a whole word."""
-        lowered = text.lower()
+        return self.found_in_lower(text.lower())
+
+    def found_in_lower(self, lowered: str) -> bool:
+        """`found_in` for text already lower-cased."""
         for match in self.pattern.finditer(lowered):
             if not match.start() or not _WORDISH.match(lowered, match.start() - 1):
                 return True
@@ -92,7 +95,11 @@ class Phrases:
 
     def is_whole(self, text: str) -> bool:
         """True when `text` is exactly one of the phrases (trailing punctuation allowed)."""
-        return self.pattern.fullmatch(text.lower().rstrip(" \t.:;!?*_#")) is not None
+        return self.is_whole_lower(text.lower())
+
+    def is_whole_lower(self, lowered: str) -> bool:
+        """`is_whole` for text already lower-cased."""
+        return self.pattern.fullmatch(lowered.rstrip(" \t.:;!?*_#")) is not None
 
 
 @dataclass(frozen=True, slots=True)

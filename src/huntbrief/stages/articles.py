@@ -72,12 +72,12 @@ def extract_article(
     page = decode_markup(html, url)
     patterns = boilerplate or load_boilerplate()
     if not is_probably_html(page):
-        text = strip_chrome(_plain(page), patterns)
+        clean = without_invisible(page)
         return Article(
             url=url,
-            title=title or _title_from_text(_plain(page)),
+            title=title or _title_from_text(clean),
             source=source,
-            text=text,
+            text=plain_without_chrome(clean, patterns),
             published=published,
             html=page,
             origin=TextOrigin.PAGE,
@@ -135,12 +135,12 @@ def article_from_text(
 
     The title, when not given, is the first Markdown heading or else the first line.
     """
-    plain = _plain(text)
+    clean = without_invisible(text)
     return Article(
         url=url,
-        title=title or _title_from_text(plain),
+        title=title or _title_from_text(clean),
         source=source,
-        text=strip_chrome(plain, boilerplate or load_boilerplate()),
+        text=plain_without_chrome(clean, boilerplate or load_boilerplate()),
         published=published,
         origin=origin,
     )
@@ -164,10 +164,20 @@ def strip_chrome(text: str, patterns: BoilerplatePatterns) -> str:
 
     Blank lines come out squeezed as `_squeeze_blank_lines` does: none leading or trailing, never two.
     """
+    return _strip_lines(text.split("\n"), patterns)
+
+
+def plain_without_chrome(text: str, patterns: BoilerplatePatterns) -> str:
+    """`strip_chrome(_plain(text), patterns)` in one pass (for text already `without_invisible`)."""
+    return _strip_lines([line.rstrip() for line in text.splitlines()], patterns)
+
+
+def _strip_lines(lines: list[str], patterns: BoilerplatePatterns) -> str:
+    """`strip_chrome` over a text's lines: blank lines may be repeated or lead, they come out squeezed."""
     kept: list[str] = []
     section: list[str] | None = None  # lines held back after a chrome heading
     verdict = patterns.verdict
-    for line in text.split("\n"):
+    for line in lines:
         if section is not None:
             if line.strip():
                 section.append(line)

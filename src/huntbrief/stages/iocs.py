@@ -41,14 +41,16 @@ def find_indicators(article: Article, noise: NoiseLists) -> IocFindings:
 def scan_text(text: str, article: Article, noise: NoiseLists) -> IocFindings:
     """Indicators in one text of `article` (its analysis text, or text rendered from its HTML)."""
     rf = refang(text)
-    marks = headings(rf.text)
+    sections, references = sections_under(
+        rf.text, (noise.ioc_headings, noise.reference_headings), noise.section_end_headings
+    )
     scope = Scope(
         rf=rf,
         noise=noise,
         own_domains=_own_domains(article, noise),
         own_label=re.sub(r"[^a-z0-9]", "", article.source.lower()),
-        sections=heading_sections(rf.text, noise.ioc_headings, noise.section_end_headings, marks),
-        references=heading_sections(rf.text, noise.reference_headings, noise.section_end_headings, marks),
+        sections=sections,
+        references=references,
         cve_years=_cve_years(article, noise),
         backwards=rf.text[::-1],
         encoded=rf.text.encode("utf-8", "surrogatepass"),
@@ -87,21 +89,34 @@ def heading_sections(
     a plain line counts as a heading only when short and matching `opener`, or exactly a `closer`.
     `marks` are `headings(text)` when the caller already has them.
     """
-    spans: list[tuple[int, int]] = []
-    open_at: int | None = None
-    open_level = 0
+    return sections_under(text, (opener,), closer, marks)[0]
+
+
+def sections_under(
+    text: str, openers: tuple[Phrases, ...], closer: Phrases, marks: list[Heading] | None = None
+) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """`heading_sections` for several openers at once, one pass over the headings (each title is
+    lower-cased and checked against `closer` once)."""
+    spans: list[list[tuple[int, int]]] = [[] for _ in openers]
+    open_at: list[int | None] = [None] * len(openers)
+    open_level = [0] * len(openers)
     for offset, level, title, plain in headings(text) if marks is None else marks:
-        opens = opener.found_in(title)
-        if plain and not opens and not closer.is_whole(title):
-            level = 99  # an ordinary short line, not a heading
-        if open_at is not None and level <= open_level and not opens:
-            spans.append((open_at, offset))
-            open_at = None
-        if opens:
-            open_at, open_level = (offset, level) if open_at is None else (open_at, min(open_level, level))
-    if open_at is not None:
-        spans.append((open_at, len(text)))
-    return tuple(spans)
+        lowered = title.lower()
+        opens = [opener.found_in_lower(lowered) for opener in openers]
+        line_only = plain and not all(opens) and not closer.is_whole_lower(lowered)
+        for index, opening in enumerate(opens):
+            at = open_at[index]
+            rank = 99 if line_only and not opening else level  # 99: an ordinary short line
+            if at is not None and rank <= open_level[index] and not opening:
+                spans[index].append((at, offset))
+                at = open_at[index] = None
+            if opening:
+                open_at[index] = offset if at is None else at
+                open_level[index] = level if at is None else min(open_level[index], level)
+    for index, at in enumerate(open_at):
+        if at is not None:
+            spans[index].append((at, len(text)))
+    return tuple(tuple(found) for found in spans)
 
 
 def headings(text: str) -> list[Heading]:
