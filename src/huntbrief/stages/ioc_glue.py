@@ -14,6 +14,7 @@ from huntbrief.stages.ioc_scope import Scope
 _CAMEL_TAIL = re.compile(r"[a-z]{2,}+(?=[A-Z][a-z])")
 _YEAR_HEAD = re.compile(r"(?:19|20)\d\d(?=[a-z])")
 _WORD_BEFORE = re.compile(r"([A-Z]?[a-z]{2,}+)[ \t\u00a0]{1,3}$")
+_SPACE_BEFORE = frozenset(" \t\u00a0\n")  # what _WORD_BEFORE's match ends with ("$" also matches before "\n")
 _GLUED_PORT = re.compile(r":(\d{3,10}+)\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 _URL_SENTENCE_TAIL = re.compile(r"\.[A-Z][a-z]++[A-Z][A-Za-z]*+$")
 
@@ -36,7 +37,8 @@ def leading_glue(scope: Scope, written: str, start: int) -> int:
     stands alone in the article ("Cobalt Strikeevil.com" when "evil.com" appears by itself).
     """
     text, noise = scope.rf.text, scope.noise
-    before = _WORD_BEFORE.search(text, max(0, start - 20), start)
+    spaced = start > 0 and text[start - 1] in _SPACE_BEFORE  # else _WORD_BEFORE cannot match: skip the search
+    before = _WORD_BEFORE.search(text, max(0, start - 20), start) if spaced else None
     previous = before.group(1).lower() if before else ""
     year = _YEAR_HEAD.match(written)
     if year and previous in noise.month_names:

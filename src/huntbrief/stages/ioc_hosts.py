@@ -33,6 +33,7 @@ from huntbrief.stages.refang import url_host
 
 _URL_CHARS = URL_CHARS
 _URL_GLUE = re.compile(r"(?i)(?<=[\w/])(?:https?|ftp)://")
+_HOST_END = re.compile(r"[/?#]")
 _PATH_TAIL = re.compile(rf"(?::\d{{1,5}})?/{_URL_CHARS}*+")
 _DOMAIN = re.compile(r"[A-Za-z0-9](?<![\w.@/\\-].)[A-Za-z0-9-]*+(?:\.[A-Za-z0-9-]++)++")
 # A _DOMAIN match starts where the run of label characters before its first dot starts (its left
@@ -55,7 +56,9 @@ def scan_urls(scope: Scope) -> list[Hit]:
         if url_start and (text[url_start - 1].isalnum() or text[url_start - 1] == "_"):
             continue  # "xhttp://" is not a URL scheme
         body = text.find("://", url_start) + 3
-        cuts = [url_start, *(m.start() for m in _URL_GLUE.finditer(text, body, url_end))]
+        cuts = [url_start]
+        if text.find("://", body, url_end) != -1:  # each glued URL brings its own "://"
+            cuts += (m.start() for m in _URL_GLUE.finditer(text, body, url_end))
         for start, stop in zip(cuts, [*cuts[1:], url_end], strict=True):
             end = trim(text, start, stop)
             end -= url_sentence_tail(text[start:end])
@@ -103,7 +106,8 @@ def _canonical_url(raw: str) -> tuple[str, str]:
     scheme, sep, rest = raw.partition("://")
     if not sep:
         scheme, rest = "", raw
-    cut = min((i for i in (rest.find(c) for c in "/?#") if i != -1), default=len(rest))
+    stop = _HOST_END.search(rest)
+    cut = stop.start() if stop else len(rest)
     user, at, hostport = rest[:cut].rpartition("@")
     canonical = f"{user}{at}{hostport.lower()}{rest[cut:]}"
     return (f"{scheme.lower()}://{canonical}" if sep else canonical), url_host(raw)

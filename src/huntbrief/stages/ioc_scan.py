@@ -13,13 +13,18 @@ from huntbrief.stages.ioc_artifacts import scan_asns, scan_file_names, scan_path
 from huntbrief.stages.ioc_hosts import scan_domains, scan_emails, scan_ipv4, scan_ipv6, scan_urls
 from huntbrief.stages.ioc_scope import Hit, K, Scope, Span, covering
 from huntbrief.stages.ioc_seek import re2_candidates, retried, utf8_starts
-from huntbrief.stages.ioc_wallets import scan_wallets
+from huntbrief.stages.ioc_wallets import WALLET_SEEDS, scan_wallets
 
 _HEX = re.compile(r"[0-9A-Fa-f](?<![0-9A-Za-z].)[0-9A-Fa-f]{31,}+(?![0-9A-Za-z])")
 # where an _HEX match can start: 32 hex digits after a non-alphanumeric (or at the start)
 _HEX_STARTS = re2_candidates(rb"(?:^|[^0-9A-Za-z])([0-9A-Fa-f]{32})")
 _CVE = re.compile(r"[Cc][Vv][Ee](?<![\w-]...)[-‐‑–—_ ]?(?P<year>\d{4})[-‐‑–—_](?P<seq>\d{4,7})(?!\d)")
 _CVE_STARTS = re2_candidates(rb"([Cc][Vv][Ee])")
+# Every hash, CVE and wallet candidate starts a run of ASCII letters and digits (each pattern refuses
+# a start after one), and each seed below lies inside that run: so one RE2 pass finds the starts of
+# all those kinds, a seed of one kind never hiding the start of another.
+_TOKEN_SEEDS = (rb"[0-9A-Fa-f]{32}", rb"[Cc][Vv][Ee]", *WALLET_SEEDS)
+_TOKEN_STARTS = re2_candidates(rb"(?:^|[^0-9A-Za-z])(" + b"|".join(_TOKEN_SEEDS) + rb")")
 _HASH_KINDS = {32: K.MD5, 40: K.SHA1, 64: K.SHA256, 128: K.SHA512}
 _ORDER = {
     kind: index
@@ -38,9 +43,19 @@ def scan(scope: Scope) -> list[Hit]:
         found = list(scanner(scope, spans))
         spans = _merge(spans, _spans_of(scope, found))
         hits += found
-    for extra in (scan_ipv6, scan_hashes, scan_cves, scan_file_names, scan_asns, scan_wallets):
-        hits += extra(scope, spans)
+    starts = token_starts(scope)
+    hits += scan_ipv6(scope, spans)
+    hits += scan_hashes(scope, spans, starts)
+    hits += scan_cves(scope, spans, starts)
+    hits += scan_file_names(scope, spans)
+    hits += scan_asns(scope, spans)
+    hits += scan_wallets(scope, spans, starts)
     return sorted(hits, key=lambda hit: (hit.start, _ORDER.get(hit.kind, len(_ORDER))))
+
+
+def token_starts(scope: Scope) -> list[int]:
+    """Sorted offsets where a hash, CVE or wallet address may start (one RE2 pass for all three)."""
+    return list(utf8_starts(_TOKEN_STARTS, scope.utf8(), scope.rf.text))
 
 
 def _spans_of(scope: Scope, hits: list[Hit]) -> list[Span]:
@@ -62,10 +77,14 @@ def _merge(old: list[Span], new: list[Span]) -> list[Span]:
     return merged
 
 
-def scan_hashes(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
-    """MD5/SHA-1/SHA-256/SHA-512 by exact hex length, never cut out of a longer run, URL or identifier."""
+def scan_hashes(scope: Scope, spans: list[Span], starts: list[int] | None = None) -> Iterator[Hit]:
+    """MD5/SHA-1/SHA-256/SHA-512 by exact hex length, never cut out of a longer run, URL or identifier.
+
+    `starts`: offsets where a hash may start (`token_starts`), else found by the hash's own RE2.
+    """
     text = scope.rf.text
-    matches = list(retried(_HEX, utf8_starts(_HEX_STARTS, scope.utf8(), text), text))
+    tried = starts if starts is not None else utf8_starts(_HEX_STARTS, scope.utf8(), text)
+    matches = list(retried(_HEX, tried, text))
     alone = {match.group().lower() for match in matches if len(match.group()) == 64}
     for match in matches:
         start, end = match.start(), match.end()
@@ -115,10 +134,15 @@ def _split_run(scope: Scope, run: str, start: int, alone: set[str]) -> list[Hit]
     ]
 
 
-def scan_cves(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
-    """CVE identifiers with a plausible year, upper-cased; one only inside a link is rejected."""
+def scan_cves(scope: Scope, spans: list[Span], starts: list[int] | None = None) -> Iterator[Hit]:
+    """CVE identifiers with a plausible year, upper-cased; one only inside a link is rejected.
+
+    `starts`: offsets where a CVE may start (`token_starts`), else found by the CVE's own RE2.
+    """
     low, high = scope.cve_years
-    for match in retried(_CVE, utf8_starts(_CVE_STARTS, scope.utf8(), scope.rf.text), scope.rf.text):
+    text = scope.rf.text
+    tried = starts if starts is not None else utf8_starts(_CVE_STARTS, scope.utf8(), text)
+    for match in retried(_CVE, tried, text):
         value = f"CVE-{match.group('year')}-{match.group('seq')}"
         reason = ""
         if not low <= int(match.group("year")) <= high:

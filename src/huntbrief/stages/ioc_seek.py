@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import Any
 
 import re2
 
 URL_CHARS = r"[^\s<>\"'`{}|\\^\[\]()“”‘’«»]"
-_URL_SEP = re.compile(rf"://(?={URL_CHARS}|\[)")
+_URL_SEP = re.compile(rf":(?=//(?:{URL_CHARS}|\[))")  # one literal lead: `re` skips to it faster
 _V6_HOST = re.compile(r"\[[0-9A-Fa-f:.]{2,45}+\]")
 _URL_REST = re.compile(rf"{URL_CHARS}++")
 _SCHEME = re.compile(r"(?:[hH][tT][tT][pP][sS]?|[fF][tT][pP]|[sS][fF][tT][pP])$")
@@ -23,10 +24,10 @@ _EMAIL_DOMAIN = re.compile(r"@[A-Za-z0-9-]{1,63}+(?:\.[A-Za-z0-9-]{1,63}+)++")
 _LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-")
 _V6_SEED = re.compile(r":[0-9A-Fa-f]{0,4}:")
 _V6_CHARS = frozenset("0123456789abcdefABCDEF:")
-_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$-.")
+_NAME_RUN = re.compile(r"[A-Za-z0-9_$.-]{0,255}")  # a file name's characters, read backwards from its dot
 
 
-def seeded(pattern: re.Pattern[str], seeds: Iterator[int], text: str) -> Iterator[re.Match[str]]:
+def seeded(pattern: re.Pattern[str], seeds: Iterable[int], text: str) -> Iterator[re.Match[str]]:
     """Matches of `pattern` tried only at the `seeds` offsets of `text` (in order).
 
     The pattern is tried at the seed, and one character earlier (a drive letter before ":\\", a
@@ -105,7 +106,7 @@ def utf8_starts(candidates: Any, data: bytes, text: str) -> Iterator[int]:
         yield last_char
 
 
-def retried(pattern: re.Pattern[str], starts: Iterator[int], text: str) -> Iterator[re.Match[str]]:
+def retried(pattern: re.Pattern[str], starts: Iterable[int], text: str) -> Iterator[re.Match[str]]:
     """`pattern.match` at each candidate start (in order) outside the previous match: `finditer`'s result
     when every offset where `pattern` can match is among the starts."""
     last = 0
@@ -118,6 +119,22 @@ def retried(pattern: re.Pattern[str], starts: Iterator[int], text: str) -> Itera
             yield match
 
 
+def lead_offsets(text: str, lead: re.Pattern[str], shift: int = 0) -> list[int]:
+    """`match.start() + shift` of every `lead` match: the candidate starts of a rarer, longer pattern.
+
+    A lead pattern starts with one literal character followed by look-arounds only, so `re` skips
+    to that character about as fast as `str.find` and checks the context in C (no Python per hit).
+    """
+    return [match.start() + shift for match in lead.finditer(text)]
+
+
+def merged_leads(text: str, leads: tuple[tuple[re.Pattern[str], int], ...]) -> list[int]:
+    """The `lead_offsets` of several (lead, shift) pairs, merged in order (duplicates kept)."""
+    if len(leads) == 1:
+        return lead_offsets(text, *leads[0])
+    return sorted(chain.from_iterable(lead_offsets(text, lead, shift) for lead, shift in leads))
+
+
 def url_spans(text: str) -> Iterator[tuple[int, int]]:
     """Spans of `(https?|s?ftp)://([v6]|URLCHARS)URLCHARS*` (scheme in any case), leftmost first, disjoint."""
     last = 0
@@ -127,11 +144,12 @@ def url_spans(text: str) -> Iterator[tuple[int, int]]:
         scheme = _SCHEME.search(text, max(0, sep.start() - 5), sep.start())
         if scheme is None:
             continue
-        host = _V6_HOST.match(text, sep.end())  # a bracketed IPv6 literal
-        if host is None and text[sep.end()] == "[":
+        body = sep.start() + 3
+        host = _V6_HOST.match(text, body)  # a bracketed IPv6 literal
+        if host is None and text[body] == "[":
             continue
-        rest = _URL_REST.match(text, host.end() if host else sep.end())
-        last = rest.end() if rest else (host.end() if host else sep.end())
+        rest = _URL_REST.match(text, host.end() if host else body)
+        last = rest.end() if rest else (host.end() if host else body)
         yield scheme.start(), last
 
 
@@ -170,19 +188,43 @@ def ipv6_spans(text: str) -> Iterator[tuple[int, int]]:
         yield start, end
 
 
-def file_name_spans(text: str, extension: re.Pattern[str]) -> Iterator[tuple[int, int]]:
+def file_name_spans(text: str, extension: re.Pattern[str], backwards: str = "") -> Iterator[tuple[int, int]]:
     """Spans of `[\\w$][\\w$.-]*\\.EXT` ending at an extension match, grown leftwards (at most 255 chars).
 
     `extension` matches ".ext" with its right boundary; a name preceded by `\\ / % @` is part of a
-    path, URL or address and is skipped.
+    path, URL or address and is skipped. The name is measured on `backwards` (`text` reversed, or
+    computed when not given).
     """
+    backwards = backwards or text[::-1]
+    size = len(text)
     for match in extension.finditer(text):
         dot = match.start()
-        start = dot
-        while start > dot - 255 and start > 0 and text[start - 1] in _NAME_CHARS:
-            start -= 1
+        grown = _NAME_RUN.match(backwards, size - dot)
+        start = dot - (grown.end() - grown.start()) if grown else dot
         while start < dot and text[start] in ".-":
             start += 1
         if start == dot or (start and text[start - 1] in "\\/%@"):
             continue
         yield start, match.end()
+
+
+def trie_alternation(words: Iterable[str]) -> str:
+    """A regex alternation of exactly `words`, factored one character at a time ("do(?:c(?:m|x)?|t)").
+
+    `re` then tests each character once instead of trying every word in turn. It matches the same
+    strings as a flat alternation, but may try them in another order: use it where at most one word
+    can match at an offset (a look-ahead refusing a word character after the words ensures that).
+    """
+    tails: dict[str, list[str]] = {}
+    for word in sorted(set(words)):
+        if word:
+            tails.setdefault(word[0], []).append(word[1:])
+    branches = []
+    for head, rest in tails.items():
+        inner = trie_alternation(rest)
+        if "" in rest and inner:
+            inner = f"(?:{inner})?"
+        elif "|" in inner:
+            inner = f"(?:{inner})"
+        branches.append(re.escape(head) + inner)
+    return "|".join(branches)

@@ -23,31 +23,37 @@ _MONERO_NETWORKS = {18: 95, 42: 95, 19: 106}  # standard, subaddress, integrated
 _B58_RUN = r"[1-9A-HJ-NP-Za-km-z]"
 _EDGE = r"(?![\w/=+-])"
 _LEFT = rb"(?:^|[^A-Za-z0-9_/.=+-])"  # RE2 (ASCII): a superset of the patterns' left edge
+# what each wallet pattern's match starts with (RE2, ASCII): legacy Bitcoin or Monero, Bech32, Ethereum
+WALLET_SEEDS = (
+    rb"[1348][1-9A-HJ-NP-Za-km-z]{25}",
+    rb"[bB][cC]1[02-9ac-hj-np-zAC-HJ-NP-Z]{11}",
+    rb"0x[0-9a-fA-F]{40}",
+)
+_PATTERNS = (
+    re.compile(
+        rf"[1348](?<![\w/.=+-].)(?:(?<=[13]){_B58_RUN}{{25,34}}+|(?<=[48]){_B58_RUN}{{94}}(?:{_B58_RUN}{{11}})?+)"
+        rf"{_EDGE}"
+    ),
+    re.compile(rf"[bB][cC]1(?<![\w/.=+-]...)[02-9ac-hj-np-zAC-HJ-NP-Z]{{11,71}}+{_EDGE}"),
+    re.compile(rf"0x(?<![\w/.=+-]..)[0-9a-fA-F]{{40}}+{_EDGE}"),
+)
 # (pattern, RE2 finder of every offset where the pattern may match)
-_WALLETS = (
-    (
-        re.compile(
-            rf"[1348](?<![\w/.=+-].)(?:(?<=[13]){_B58_RUN}{{25,34}}+|(?<=[48]){_B58_RUN}{{94}}(?:{_B58_RUN}{{11}})?+)"
-            rf"{_EDGE}"
-        ),
-        re2_candidates(_LEFT + rb"([1348][1-9A-HJ-NP-Za-km-z]{25})"),
-    ),
-    (
-        re.compile(rf"[bB][cC]1(?<![\w/.=+-]...)[02-9ac-hj-np-zAC-HJ-NP-Z]{{11,71}}+{_EDGE}"),
-        re2_candidates(_LEFT + rb"([bB][cC]1[02-9ac-hj-np-zAC-HJ-NP-Z]{11})"),
-    ),
-    (
-        re.compile(rf"0x(?<![\w/.=+-]..)[0-9a-fA-F]{{40}}+{_EDGE}"),
-        re2_candidates(_LEFT + rb"(0x[0-9a-fA-F]{40})"),
-    ),
+_WALLETS = tuple(
+    (pattern, re2_candidates(_LEFT + b"(" + seed + b")"))
+    for pattern, seed in zip(_PATTERNS, WALLET_SEEDS, strict=True)
 )
 
 
-def scan_wallets(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
-    """Wallet addresses outside claimed spans; invalid checksums and context-less Ethereum are rejected."""
+def scan_wallets(scope: Scope, spans: list[Span], starts: list[int] | None = None) -> Iterator[Hit]:
+    """Wallet addresses outside claimed spans; invalid checksums and context-less Ethereum are rejected.
+
+    `starts` holds every offset where a wallet may start (sorted), when the caller has found them
+    with one pass for several kinds (ioc_scan.token_starts); else each pattern's own RE2 finds them.
+    """
     text = scope.rf.text
-    for pattern, starts in _WALLETS:
-        for match in retried(pattern, utf8_starts(starts, scope.utf8(), text), text):
+    for pattern, candidates in _WALLETS:
+        tried = starts if starts is not None else utf8_starts(candidates, scope.utf8(), text)
+        for match in retried(pattern, tried, text):
             if not covering(spans, match.start()):
                 yield _wallet_hit(scope, match.group(), match.start(), match.end())
 

@@ -9,39 +9,46 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
 from urllib.parse import urlsplit
 
-from huntbrief.stages.ioc_seek import occurrences, re2_candidates, retried, utf8_starts
+from huntbrief.stages.ioc_seek import lead_offsets, retried
 
-# Branches of one alternation, each bounded (no backtracking). Each is tried only where it can
-# start: after one of its literal prefixes (found with str.find), or where an RE2 pattern over the
-# UTF-8 text finds the same match (a branch without look-arounds, rare in text), or else (None) by
-# its own `finditer` (frequent matches: RE2's per-match cost in Python is higher than re's).
-_BRANCHES: tuple[tuple[str, tuple[str, ...] | bytes | None], ...] = (
+# Where a branch below can start: patterns led by one literal character (`re` skips to it about as
+# fast as `str.find`), each match's start plus a shift (-1: the branch starts one character earlier).
+_LEADS: dict[str, tuple[str, int]] = {
+    "hx": (r"x(?<=[hf]x)", -1),  # hxxp, hxtp, fxp
+    "hX": (r"X(?<=hX)", -1),
+    "h*": (r"\*(?<=h\*)", -1),
+    "[": (r"\[(?=:|[ ]?(?:[.@]|[dD]ot|DOT|[aA]t|AT))", 0),
+    "(": (r"\((?=[ ]?(?:[.@]|[dD]ot|DOT|[aA]t|AT))", 0),
+    "{": (r"\{(?=[ ]?(?:[.@]|[dD]ot|DOT|[aA]t|AT))", 0),
+    "\\": (r"\\(?=[._])", 0),
+    ".]": (r"\](?<=\.\])", -1),
+}
+# Branches of one alternation, each bounded (no backtracking), with the leads of their starts.
+_BRANCHES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         r"(?P<scheme>(?:hxxp|hXXp|h\*\*p|hxtp|fxp)(?P<tls>[sS]?)(?=[ ]?(?:\[:\]|\[://\]|:)))",
-        ("hxxp", "hXXp", "h**p", "hxtp", "fxp"),
+        ("hx", "hX", "h*"),
     ),
-    (r"(?P<sep>\[:(?P<slashes>//)?\])", ("[:",)),
-    (r"(?P<dot>[\[({][ ]?(?:\.|dot|DOT|Dot)[ ]?[\])}])", None),
-    (r"(?P<at>[\[({][ ]?(?:@|at|AT|At)[ ]?[\])}])", rb"([\[({][ ]?(?:@|at|AT|At)[ ]?[\])}])"),
-    (r"(?P<bsdot>\\\.(?<=\w\\\.)(?=\w))", ("\\.",)),
-    (r"(?P<half>(?:\.\]|\[\.)(?<=[A-Za-z0-9]..)(?=[A-Za-z0-9]))", (".]", "[.")),
-    (r"(?P<escape>\\_)", ("\\_",)),
+    (r"(?P<sep>\[:(?P<slashes>//)?\])", ("[",)),
+    (r"(?P<dot>[\[({][ ]?(?:\.|dot|DOT|Dot)[ ]?[\])}])", ("[", "(", "{")),
+    (r"(?P<at>[\[({][ ]?(?:@|at|AT|At)[ ]?[\])}])", ("[", "(", "{")),
+    (r"(?P<bsdot>\\\.(?<=\w\\\.)(?=\w))", ("\\",)),
+    (r"(?P<half>(?:\.\]|\[\.)(?<=[A-Za-z0-9]..)(?=[A-Za-z0-9]))", (".]", "[")),
+    (r"(?P<escape>\\_)", ("\\",)),
 )
-_GROUPS = ("scheme", "tls", "sep", "slashes", "dot", "at", "bsdot", "half", "escape")
-# each branch alone, followed by never-matching copies of the other groups so every name exists
-_COMPILED = tuple(
-    (
-        re.compile(
-            branch + "".join(f"(?:(?P<{name}>(?!)))?" for name in _GROUPS if f"<{name}>" not in branch)
-        ),
-        starts if not isinstance(starts, bytes) else re2_candidates(starts),
-    )
-    for branch, starts in _BRANCHES
-)
+_SCHEME, _SEP, _DOT, _AT, _BSDOT, _HALF, _ESCAPE = range(len(_BRANCHES))
+_COMPILED_LEADS = {name: (re.compile(lead), shift) for name, (lead, shift) in _LEADS.items()}
+_COMPILED = tuple((re.compile(branch), leads) for branch, leads in _BRANCHES)
+_REPLACEMENTS = {_DOT: ".", _AT: "@", _BSDOT: ".", _HALF: ".", _ESCAPE: "_"}
 _SCHEMES = {"hxxp": "http", "h**p": "http", "hxtp": "http", "fxp": "ftp"}
 _DISPLAY_SCHEMES = {"http": "hxxp", "https": "hxxps", "ftp": "fxp"}
+# A URL whose host is plain ASCII with no user, port or brackets: what `urlsplit(url).hostname` would
+# give is the host as written (lower-cased), without the cost of `urlsplit`.
+_PLAIN_HOST = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*+://([A-Za-z0-9.-]*+)(?:[/?#]|\Z)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,16 +80,16 @@ def refang(text: str) -> Refanged:
     defangs: list[int] = []
     last = 0
     out = 0
-    for match in _matches(text):
-        if match.group("scheme") and match.start() and text[match.start() - 1].isalnum():
+    for branch, match in _matches(text):
+        if branch == _SCHEME and match.start() and text[match.start() - 1].isalnum():
             continue  # "xhxxp:" is a word, not a defanged scheme
-        replacement, is_defang = _replacement(match)
-        begin, finish = _spaced(text, match)
+        replacement = _replacement(branch, match)
+        begin, finish = _spaced(text, branch, match)
         if begin < last:
             continue
         pieces.append(text[last:begin])
         out += begin - last
-        if is_defang:
+        if branch != _ESCAPE:
             defangs.append(out)
         pieces.append(replacement)
         out += len(replacement)
@@ -93,29 +100,27 @@ def refang(text: str) -> Refanged:
     return Refanged("".join(pieces), text, tuple(anchors), tuple(deltas), tuple(defangs))
 
 
-def _matches(text: str) -> list[re.Match[str]]:
-    """Matches of every branch, by position (earlier branch first on ties): each branch's `finditer`,
-    tried only at the offsets where it can start."""
+def _matches(text: str) -> list[tuple[int, re.Match[str]]]:
+    """(branch, match) of every branch, by position (earlier branch first on ties): each branch's
+    `finditer`, tried only at the offsets its leads give."""
+    starts = {name: lead_offsets(text, lead, shift) for name, (lead, shift) in _COMPILED_LEADS.items()}
     found: list[tuple[int, int, re.Match[str]]] = []
-    data = b""
-    for index, (pattern, starts) in enumerate(_COMPILED):
-        if starts is None:
-            found += ((match.start(), index, match) for match in pattern.finditer(text))
-            continue
-        if isinstance(starts, tuple):
-            offsets = occurrences(text, starts)
-        else:
-            data = data or text.encode("utf-8", "surrogatepass")
-            offsets = utf8_starts(starts, data, text)
-        found += ((match.start(), index, match) for match in retried(pattern, offsets, text))
-    found.sort(key=lambda item: item[:2])
-    return [match for _, _, match in found]
+    for branch, (pattern, leads) in enumerate(_COMPILED):
+        offsets = _joined([starts[name] for name in leads])
+        found += ((match.start(), branch, match) for match in retried(pattern, offsets, text))
+    found.sort(key=itemgetter(0, 1))
+    return [(branch, match) for _, branch, match in found]
 
 
-def _spaced(text: str, match: re.Match[str]) -> tuple[int, int]:
+def _joined(offsets: list[list[int]]) -> list[int]:
+    """Sorted lists of offsets merged into one sorted list."""
+    return offsets[0] if len(offsets) == 1 else sorted(chain.from_iterable(offsets))
+
+
+def _spaced(text: str, branch: int, match: re.Match[str]) -> tuple[int, int]:
     """The span to replace: a spaced-out "evil [ . ] com" also swallows the spaces around the brackets."""
     start, end = match.start(), match.end()
-    spaced = (match.group("dot") or match.group("at")) and " " in match.group()
+    spaced = branch in (_DOT, _AT) and " " in match.group()
     if not spaced or start < 2 or end + 1 >= len(text) or not text[start - 1] == text[end] == " ":
         return start, end
     if text[start - 2].isalnum() and text[end + 1].isalnum():
@@ -123,17 +128,14 @@ def _spaced(text: str, match: re.Match[str]) -> tuple[int, int]:
     return start, end
 
 
-def _replacement(match: re.Match[str]) -> tuple[str, bool]:
-    if match.group("scheme"):
+def _replacement(branch: int, match: re.Match[str]) -> str:
+    """What a match of `branch` is replaced with."""
+    if branch == _SCHEME:
         word = match.group("scheme")[: len(match.group("scheme")) - len(match.group("tls"))].lower()
-        return _SCHEMES.get(word, "http") + match.group("tls").lower(), True
-    if match.group("sep") is not None:
-        return (":" + (match.group("slashes") or "")), True
-    if any(match.group(name) is not None for name in ("dot", "bsdot", "half")):
-        return ".", True
-    if match.group("at") is not None:
-        return "@", True
-    return "_", False
+        return _SCHEMES.get(word, "http") + match.group("tls").lower()
+    if branch == _SEP:
+        return ":" + (match.group("slashes") or "")
+    return _REPLACEMENTS[branch]
 
 
 def defang_host(host: str) -> str:
@@ -168,6 +170,9 @@ def defang_email(email: str) -> str:
 def url_host(url: str) -> str:
     """The lower-case host of a URL (scheme optional); "" when it has none."""
     target = url if "://" in url else f"http://{url}"
+    plain = _PLAIN_HOST.match(target)
+    if plain is not None:
+        return plain.group(1).lower()
     try:
         return (urlsplit(target).hostname or "").lower()
     except ValueError:
