@@ -396,3 +396,15 @@ def test_missing_key_and_missing_file(tmp_path: Path) -> None:
         parse_noise("version: 1\n", "inline.yaml")
     with pytest.raises(CatalogError, match="cannot read"):
         load_noise(tmp_path / "absent.yaml")
+
+
+def test_listed_matches_whole_label_suffixes_only(noise: NoiseLists) -> None:
+    """`listed` is: the host or a parent domain of two labels or more is an entry (never a substring)."""
+    rng = random.Random(11)
+    labels = ["a", "b", "evil", "com", "co", "uk", "", "microsoft", "x-y"]
+    entries = frozenset({"b.com", "co.uk", "com", "a.b.com", ".com", "microsoft.com", "evil", "b."})
+    hosts = [".".join(rng.choice(labels) for _ in range(rng.randint(1, 5))) for _ in range(3000)]
+    for host in [*hosts, "", "com", "b.com", "xb.com", "login.microsoft.com.evil.cc"]:
+        parts = host.split(".")
+        expected = any(".".join(parts[i:]) in entries for i in range(len(parts) - 1))
+        assert noise.listed(host, entries) is expected, host

@@ -155,8 +155,17 @@ class NoiseLists:
 
     def listed(self, host: str, entries: frozenset[str]) -> bool:
         """True when the host or a parent domain (whole labels, never a substring) is in `entries`."""
-        labels = host.split(".")
-        return any(".".join(labels[i:]) in entries for i in range(len(labels) - 1))
+        if host in entries:
+            return "." in host
+        dot = host.find(".")
+        while dot != -1:
+            rest = host[dot + 1 :]
+            if "." not in rest:
+                return False  # a bare top-level label is never an entry's match
+            if rest in entries:
+                return True
+            dot = host.find(".", dot + 1)
+        return False
 
 
 def load_noise(path: Path | None = None) -> NoiseLists:

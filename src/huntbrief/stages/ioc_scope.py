@@ -122,7 +122,7 @@ class Scope:
         """True when a URL is a hash-lookup link (VirusTotal file page, ...) whose hash is an indicator."""
         bare = (raw.partition("://")[2] or raw).lower()
         bare = bare[4:] if bare.startswith("www.") else bare
-        return any(bare.startswith(prefix) for prefix in self.noise.hash_lookup_urls)
+        return bare.startswith(self.noise.hash_lookup_urls)
 
 
 def same_length_lower(text: str) -> str:
