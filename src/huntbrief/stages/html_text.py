@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 import textwrap
 from enum import Enum
+from typing import TYPE_CHECKING
 
-from lxml import etree
-from lxml import html as lxml_html
+if TYPE_CHECKING:  # lxml loads with the first HTML parsed: plain-text input never needs it (~10 ms)
+    from lxml import etree
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]{0,300}\?>")
 INVISIBLE = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad")  # zero-width chars, soft hyphens
@@ -28,6 +29,9 @@ def without_invisible(text: str) -> str:
 
 def parse_html(text: str) -> etree._Element | None:
     """Parse HTML text into an lxml tree; None when there is no document at all."""
+    from lxml import etree
+    from lxml import html as lxml_html
+
     cleaned = _XML_DECLARATION.sub("", text, count=1)
     if not cleaned.strip():
         return None
@@ -92,6 +96,8 @@ def tree_to_text(root: etree._Element, roles: dict[str, Role]) -> str:
 
 def _prepare(root: etree._Element, roles: dict[str, Role]) -> None:
     """Drop comments and skipped elements (keeping tails); turn breaks into newlines; pad blocks."""
+    from lxml import etree
+
     etree.strip_elements(root, etree.Comment, etree.ProcessingInstruction, with_tail=False)
     skipped = [tag for tag, role in roles.items() if role is Role.SKIP]
     etree.strip_elements(root, *skipped, with_tail=False)

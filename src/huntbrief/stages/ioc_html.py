@@ -6,10 +6,13 @@ recovers them. Page chrome (nav, header, footer, aside, forms) is never read.
 
 from __future__ import annotations
 
-from lxml import etree
+from typing import TYPE_CHECKING
 
 from huntbrief.stages.decoding import is_probably_html
 from huntbrief.stages.html_text import HTML_ROLES, parse_html, tree_to_text
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 _BLOCKS = ("table", "pre", "listing", "xmp", "code", "samp", "kbd")
 _CHROME = frozenset(("nav", "header", "footer", "aside", "form", "script", "style", "noscript", "template"))
