@@ -321,7 +321,7 @@ ADVERSARIAL = {
 
 def _cpu_seconds(text: str, noise: NoiseLists) -> float:
     best = float("inf")
-    for _ in range(2):
+    for _ in range(3):  # best of 3: a loaded machine can slow one run down
         started = time.process_time()
         run(text, noise)
         best = min(best, time.process_time() - started)

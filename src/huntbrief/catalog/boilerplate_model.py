@@ -3,6 +3,8 @@
 Built by `huntbrief.catalog.boilerplate` (which reads and validates the YAML); this module only
 answers "is this line chrome?" fast: one alternation per action, slow `.{0,N}`-led patterns gated by
 the literals every match of them contains, and a fast path for the common line no pattern touches.
+Each member of an alternation is led by the class of characters its matches can start with (derived
+from the parsed pattern), so the regex engine skips it at the cost of one character test.
 """
 
 from __future__ import annotations
@@ -11,21 +13,70 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
+from typing import NamedTuple
 
-from huntbrief.catalog.datafile import required_literals, scans_ahead
+from huntbrief.catalog.datafile import first_chars, parse_regex, required_literals, tree_scans_ahead
 
 BULLET = re.compile(r"(?:[-*•·▪►]|\d{1,3}[.)])\s+")
 _MAX_PREFIX_ROUNDS = 12
+_ASCII = frozenset(map(chr, range(128)))
+_KEY_MIN = 4  # shortest shared piece worth testing instead of the gate literals holding it
+# flags under which a led member means what the plain one does (VERBOSE would re-read the wrapper)
+_LEAD_FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.UNICODE
 
 
-def _alternation(patterns: tuple[BoilerplatePattern, ...]) -> re.Pattern[str] | None:
-    """One regex matching where any of `patterns` matches (same flags), or None."""
+def _alternation(patterns: tuple[BoilerplatePattern, ...], *, whole: bool) -> re.Pattern[str] | None:
+    """One regex whose `match` tells whether any of `patterns` matches (same flags), or None.
+
+    `whole`: the pattern must match all of the text (as `fullmatch`), else its start (as `match`).
+    Members are led by their first-character class (`_led`); if that fails to compile, plain ones.
+    """
     if not patterns or len({p.regex.flags for p in patterns}) != 1:
         return None
+    tail = r"\Z" if whole else ""
+    flags = patterns[0].regex.flags
+    plain = "|".join(f"(?:{p.regex.pattern}){tail}" for p in patterns)
+    if not flags & ~_LEAD_FLAGS:
+        try:
+            folded = bool(flags & re.IGNORECASE)
+            return re.compile("|".join(_led(p, tail, folded) for p in patterns), flags)
+        except re.error:
+            pass
     try:
-        return re.compile("|".join(f"(?:{p.regex.pattern})" for p in patterns), patterns[0].regex.flags)
+        return re.compile(plain, flags)
     except re.error:
         return None
+
+
+def _led(pattern: BoilerplatePattern, tail: str, folded: bool) -> str:
+    r"""`(?:P)tail` as an alternation member that `re` skips with one test when the first character
+    cannot start a match of P.
+
+    `[C](?<=(?=(?:P)tail)[\s\S])` matches exactly when P does: the class C (every character a match
+    can start with) consumes the first character, then the look-behind steps back over it and runs
+    P itself from the start. re enters a member led by a class only when the class matches.
+    `folded`: the alternation is compiled case-insensitively (the class is kept case-sensitive).
+    """
+    chars = _shape(pattern).first
+    if chars is None or chars == _ASCII:
+        return f"(?:{pattern.regex.pattern}){tail}"
+    return rf"{_not_in(_ASCII - chars, folded)}(?<=(?=(?:{pattern.regex.pattern}){tail})[\s\S])"
+
+
+def _not_in(excluded: frozenset[str], folded: bool) -> str:
+    """A class of every character but the ASCII ones in `excluded`, as short ranges (case-sensitive
+    even in a `folded`, case-insensitive regex). Negated: a class up to U+10FFFF compiles slowly.
+    """
+    codes = sorted(map(ord, excluded))
+    ranges: list[str] = []
+    start = 0
+    for index, code in enumerate(codes):
+        if index + 1 == len(codes) or codes[index + 1] != code + 1:
+            first = codes[start]
+            ranges.append(f"\\x{first:02x}" + (f"-\\x{code:02x}" if code != first else ""))
+            start = index + 1
+    negated = f"[^{''.join(ranges)}]"
+    return f"(?-i:{negated})" if folded else negated
 
 
 class BoilerplateAction(StrEnum):
@@ -62,25 +113,24 @@ class BoilerplatePatterns:
     # instead by the literals every match of it contains ("cookie", "all rights reserved").
     _any: dict[BoilerplateAction, re.Pattern[str] | None] = field(init=False, repr=False, compare=False)
     _gates: dict[BoilerplateAction, frozenset[str]] = field(init=False, repr=False, compare=False)
-    # (prefix, section and line alternations, line gates) for `verdict`'s fast path: the common
-    # case of a line no pattern can touch, decided without method calls (None: always the slow path)
-    _fast: tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], frozenset[str]] | None = field(
-        init=False, repr=False, compare=False
-    )
+    # The alternations and gate tests of `verdict`'s fast path: the common case of a line no pattern
+    # can touch, decided without method calls (None: always the slow path)
+    _fast: _FastPath | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         grouped = {a: tuple(p for p in self.patterns if p.action is a) for a in BoilerplateAction}
-        gated = {p.name: _gate(p) for p in self.patterns}
+        matched = {a: ps for a, ps in grouped.items() if a in _WHOLE}  # skip_sentence: tried one by one
+        gated = {p.name: _gate(p) for ps in matched.values() for p in ps}
         object.__setattr__(self, "_by_action", grouped)
-        object.__setattr__(
-            self,
-            "_any",
-            {a: _alternation(tuple(p for p in ps if not gated[p.name])) for a, ps in grouped.items()},
-        )
+        any_of = {
+            a: _alternation(tuple(p for p in ps if not gated[p.name]), whole=_WHOLE[a])
+            for a, ps in matched.items()
+        }
+        object.__setattr__(self, "_any", any_of)
         object.__setattr__(
             self,
             "_gates",
-            {a: frozenset(lit for p in ps for lit in gated[p.name]) for a, ps in grouped.items()},
+            {a: frozenset(lit for p in ps for lit in gated[p.name]) for a, ps in matched.items()},
         )
         prefix, section, drop = (
             self._any[a]
@@ -94,15 +144,21 @@ class BoilerplatePatterns:
             not self._gates[BoilerplateAction.STRIP_PREFIX]
             and not self._gates[BoilerplateAction.DROP_SECTION]
         )
-        fast = (prefix, section, drop, self._gates[BoilerplateAction.DROP_LINE])
-        object.__setattr__(self, "_fast", fast if ungated and prefix and section and drop else None)
+        fast = None
+        if ungated and prefix and section and drop:
+            keys = _covering_keys(self._gates[BoilerplateAction.DROP_LINE])
+            fast = _FastPath(prefix, section, drop, _cannot_lead(BULLET), keys)
+        object.__setattr__(self, "_fast", fast)
 
-    def _none_can_match(self, action: BoilerplateAction, text: str, *, whole: bool) -> bool:
-        """True only when no pattern of `action` can match `text` (a fast answer for most lines)."""
+    def _none_can_match(self, action: BoilerplateAction, text: str) -> bool:
+        """True only when no pattern of `action` can match `text` (a fast answer for most lines).
+
+        Whole-text actions (drop_line, drop_section) must match all of it, strip_prefix its start.
+        """
         plain = self._by_action[action]
         combined = self._any[action]
         if combined is not None:
-            if (combined.fullmatch(text) if whole else combined.match(text)) is not None:
+            if combined.match(text) is not None:
                 return False
         elif any(not _gate(p) for p in plain):
             return False  # ungated patterns that could not be combined: try them one by one
@@ -125,16 +181,16 @@ class BoilerplatePatterns:
         """
         stripped = line.strip()
         if self._fast is not None:
-            prefix, section, drop, gates = self._fast
+            prefix, section, drop, no_bullet, keys = self._fast
             if prefix.match(stripped) is None:
-                bullet = BULLET.match(stripped)
+                bullet = None if stripped[:1] in no_bullet else BULLET.match(stripped)
                 core = stripped[bullet.end() :].strip() if bullet else stripped
                 if not core:
                     return None, line
-                if section.fullmatch(core) is None and drop.fullmatch(core) is None:
+                if section.match(core) is None and drop.match(core) is None:
                     lowered = core.lower()
-                    for literal in gates:
-                        if literal in lowered:
+                    for key in keys:  # no key, no gate literal: no gated pattern is tried
+                        if key in lowered:
                             break
                     else:
                         return None, line
@@ -144,11 +200,11 @@ class BoilerplatePatterns:
         core = line_core(rest)
         if not core:
             return None, line
-        if not self._none_can_match(BoilerplateAction.DROP_SECTION, core, whole=True) and any(
+        if not self._none_can_match(BoilerplateAction.DROP_SECTION, core) and any(
             p.regex.fullmatch(core) for p in self._of(BoilerplateAction.DROP_SECTION)
         ):
             return BoilerplateAction.DROP_SECTION, line
-        if self._none_can_match(BoilerplateAction.DROP_LINE, core, whole=True):
+        if self._none_can_match(BoilerplateAction.DROP_LINE, core):
             return None, line
         dropped = any(p.regex.fullmatch(core) for p in self._of(BoilerplateAction.DROP_LINE))
         return (BoilerplateAction.DROP_LINE if dropped else None), line
@@ -156,7 +212,7 @@ class BoilerplatePatterns:
     def line_match(self, line: str) -> str | None:
         """Name of the drop_line pattern matching the whole line (bullet marker ignored), else None."""
         core = line_core(line)
-        if self._none_can_match(BoilerplateAction.DROP_LINE, core, whole=True):
+        if self._none_can_match(BoilerplateAction.DROP_LINE, core):
             return None
         for pattern in self._of(BoilerplateAction.DROP_LINE):
             if pattern.regex.fullmatch(core):
@@ -166,14 +222,14 @@ class BoilerplatePatterns:
     def starts_section(self, line: str) -> bool:
         """True when the whole line is a chrome section heading such as "Related posts"."""
         core = line_core(line)
-        if self._none_can_match(BoilerplateAction.DROP_SECTION, core, whole=True):
+        if self._none_can_match(BoilerplateAction.DROP_SECTION, core):
             return False
         return any(p.regex.fullmatch(core) for p in self._of(BoilerplateAction.DROP_SECTION))
 
     def strip_prefix(self, line: str) -> str:
         """The stripped line with leading glued chrome ("Written by X May 10, 2021 5 min read") cut off."""
         text = line if not line or not (line[0].isspace() or line[-1].isspace()) else line.strip()
-        if self._none_can_match(BoilerplateAction.STRIP_PREFIX, text, whole=False):
+        if self._none_can_match(BoilerplateAction.STRIP_PREFIX, text):
             return text
         prefixes = self._of(BoilerplateAction.STRIP_PREFIX)
         for _ in range(_MAX_PREFIX_ROUNDS):
@@ -196,10 +252,71 @@ class BoilerplatePatterns:
         return any(p.regex.match(core) for p in self._of(BoilerplateAction.SKIP_SENTENCE))
 
 
+class _FastPath(NamedTuple):
+    """What `verdict` needs to pass the common line that no pattern touches."""
+
+    prefix: re.Pattern[str]  # the strip_prefix alternation (`match`)
+    section: re.Pattern[str]  # the drop_section alternation (`match` means the whole core)
+    drop: re.Pattern[str]  # the ungated drop_line alternation (likewise)
+    no_bullet: frozenset[str]  # first characters with which BULLET cannot match
+    keys: tuple[str, ...]  # pieces of the drop_line gate literals: each literal holds one
+
+
+class _Shape(NamedTuple):
+    """What the parsed regex of a pattern tells: its gate literals and its first characters."""
+
+    gate: frozenset[str]
+    first: frozenset[str] | None  # see datafile.first_chars
+
+
+# Whether an action's patterns must match the whole (trimmed, de-bulleted) line, or only its start;
+# skip_sentence patterns are only ever tried one by one.
+_WHOLE = {
+    BoilerplateAction.DROP_LINE: True,
+    BoilerplateAction.DROP_SECTION: True,
+    BoilerplateAction.STRIP_PREFIX: False,
+}
+
+
 @lru_cache(maxsize=512)
+def _shape(pattern: BoilerplatePattern) -> _Shape:
+    """Gate literals and first characters of a pattern, from one parse of its regex."""
+    tree = parse_regex(pattern.regex.pattern)  # without flags, as `scans_ahead` reads it
+    if tree is None:
+        return _Shape(frozenset(), None)
+    slow = tree_scans_ahead(tree)
+    literals = required_literals(pattern.regex.pattern) if slow else frozenset()
+    return _Shape(literals, first_chars(tree, pattern.regex.flags))
+
+
 def _gate(pattern: BoilerplatePattern) -> frozenset[str]:
     """The literals gating a slow (`.{0,N}`-led) pattern; empty for a pattern tried in the alternation."""
-    return required_literals(pattern.regex.pattern) if scans_ahead(pattern.regex.pattern) else frozenset()
+    return _shape(pattern).gate
+
+
+def _cannot_lead(regex: re.Pattern[str]) -> frozenset[str]:
+    """The ASCII characters no match of `regex` can start with (empty when unknown)."""
+    tree = parse_regex(regex.pattern)
+    chars = first_chars(tree, regex.flags) if tree is not None else None
+    return frozenset() if chars is None else _ASCII - chars
+
+
+def _covering_keys(literals: frozenset[str]) -> tuple[str, ...]:
+    """Few substrings such that each of `literals` contains one: when a text holds none of the keys,
+    it holds none of the literals. Greedily, the shortest literal left gives the piece (at least
+    `_KEY_MIN` characters, or the whole literal) held by the most literals left, the longest on ties.
+    """
+    keys: list[str] = []
+    left = sorted(literals, key=lambda literal: (len(literal), literal))
+    while left:
+        shortest = left[0]
+        pieces = [
+            shortest[i:j] for i in range(len(shortest)) for j in range(i + _KEY_MIN, len(shortest) + 1)
+        ] or [shortest]
+        key = max(pieces, key=lambda piece: (sum(piece in literal for literal in left), len(piece), piece))
+        keys.append(key)
+        left = [literal for literal in left if key not in literal]
+    return tuple(keys)
 
 
 def line_core(line: str) -> str:

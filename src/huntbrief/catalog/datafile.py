@@ -148,3 +148,134 @@ def _literals(sequence: Any, ops: Any) -> set[str] | None:
             consider(_literals(arg[2], ops))
     consider({"".join(run)} if run else None)
     return best
+
+
+# --- which characters a pattern's match can start with (for skipping it cheaply) ------------------
+
+_ASCII = frozenset(map(chr, range(128)))
+_DIGITS = frozenset(c for c in _ASCII if c.isdecimal())
+_SPACES = frozenset(c for c in _ASCII if c.isspace())
+_WORD = frozenset(c for c in _ASCII if c.isalnum() or c == "_")
+_UNMODELLED_FLAGS = re.ASCII | re.LOCALE | re.VERBOSE | re.DEBUG
+
+
+class _Unmodelled(Exception):
+    """A construct `first_chars` does not model: the caller keeps the plain pattern."""
+
+
+def parse_regex(pattern: str, flags: int = 0) -> Any | None:
+    """The standard library's parse tree of `pattern`, or None when the parser is unavailable or fails.
+
+    One parse can feed several analyses (`tree_scans_ahead`, `first_chars`); `flags` matter only
+    for VERBOSE (whitespace and comments) and any inline global flags end up in the tree.
+    """
+    try:
+        parser: Any = importlib.import_module("re._parser")
+        return parser.parse(pattern, flags)
+    except Exception:  # noqa: BLE001 - no tree: every analysis answers "unknown"
+        return None
+
+
+def tree_scans_ahead(tree: Any) -> bool:
+    """`scans_ahead` for an already parsed pattern (False when unknown)."""
+    try:
+        return _leads_with_any(tree, importlib.import_module("re._constants"))
+    except Exception:  # noqa: BLE001 - unknown: treat as an ordinary pattern
+        return False
+
+
+def first_chars(tree: Any, flags: int = 0) -> frozenset[str] | None:
+    """The ASCII characters a match of a parsed pattern, compiled with `flags`, can start with (any
+    non-ASCII character may too).
+
+    A superset, so a text whose first character is ASCII and not in it cannot match at its start.
+    None when unknown: the pattern can match the empty string (then any text can match), or uses
+    something not modelled here (backreferences, conditionals, ASCII/LOCALE/VERBOSE flags).
+    Case-insensitive parts count both cases; their non-ASCII equivalents (KELVIN SIGN for k, long s)
+    are covered by "any non-ASCII character".
+    """
+    try:
+        ops = importlib.import_module("re._constants")
+        chars, empty = _first(tree.data, int(tree.state.flags) | flags, ops)
+    except Exception:  # noqa: BLE001 - _Unmodelled, or a parser whose trees look different
+        return None
+    return None if empty else chars
+
+
+def _first(sequence: Any, flags: int, ops: Any) -> tuple[frozenset[str], bool]:
+    """(ASCII first characters, whether it can match empty) of a parsed sequence under `flags`."""
+    if flags & _UNMODELLED_FLAGS:
+        raise _Unmodelled
+    found: set[str] = set()
+    for op, arg in getattr(sequence, "data", sequence):  # a parser SubPattern, or a plain list
+        chars, empty = _first_of(op, arg, flags, ops)
+        found |= chars
+        if not empty:
+            return frozenset(found), False
+    return frozenset(found), True
+
+
+def _first_of(op: Any, arg: Any, flags: int, ops: Any) -> tuple[frozenset[str], bool]:
+    """(ASCII first characters, can it match empty) of one parsed item."""
+    folded = bool(flags & re.IGNORECASE)
+    if op is ops.LITERAL:
+        return _literal_chars(arg, folded), False
+    if op is ops.IN:
+        return _set_chars(arg, folded, ops), False
+    if op is ops.NOT_LITERAL or op is ops.ANY:
+        return _ASCII, False
+    if op is ops.SUBPATTERN:
+        return _first(arg[-1], (flags | arg[1]) & ~arg[2], ops)
+    if op is ops.ATOMIC_GROUP:
+        return _first(arg, flags, ops)
+    if op is ops.BRANCH:
+        branches = [_first(branch, flags, ops) for branch in arg[1]]
+        return frozenset().union(*(c for c, _ in branches)), any(e for _, e in branches)
+    if op is ops.MAX_REPEAT or op is ops.MIN_REPEAT or op is getattr(ops, "POSSESSIVE_REPEAT", None):
+        chars, empty = _first(arg[2], flags, ops)
+        return chars, empty or arg[0] == 0
+    if op is ops.AT or op is ops.ASSERT or op is ops.ASSERT_NOT:
+        return frozenset(), True  # zero width: the next item supplies the first character
+    raise _Unmodelled(op)
+
+
+def _literal_chars(code: int, folded: bool) -> frozenset[str]:
+    """ASCII characters matching one literal; a folded non-ASCII one may match ASCII (KELVIN SIGN: k)."""
+    if code >= 128:
+        return _ASCII if folded else frozenset()
+    return _with_cases({chr(code)}) if folded else frozenset({chr(code)})
+
+
+def _set_chars(items: list[Any], folded: bool, ops: Any) -> frozenset[str]:
+    """ASCII characters matching a parsed character class (all of them for a negated class)."""
+    chars: set[str] = set()
+    for op, arg in items:
+        if op is ops.LITERAL:
+            if folded and arg >= 128:
+                return _ASCII
+            if arg < 128:
+                chars.add(chr(arg))
+        elif op is ops.RANGE:
+            if folded and arg[1] >= 128:
+                return _ASCII
+            chars.update(map(chr, range(arg[0], min(arg[1], 127) + 1)))
+        elif op is ops.CATEGORY:
+            chars.update(_category_chars(arg, ops))
+        else:  # NEGATE, or an item this analysis does not know
+            return _ASCII
+    return _with_cases(chars) if folded else frozenset(chars)
+
+
+def _category_chars(category: Any, ops: Any) -> frozenset[str]:
+    """ASCII characters of \\d, \\s, \\w or their negations (Unicode rules, which str methods share)."""
+    for kind, chars in (("DIGIT", _DIGITS), ("SPACE", _SPACES), ("WORD", _WORD)):
+        if category is getattr(ops, f"CATEGORY_{kind}"):
+            return chars
+        if category is getattr(ops, f"CATEGORY_NOT_{kind}"):
+            return _ASCII - chars
+    raise _Unmodelled(category)
+
+
+def _with_cases(chars: set[str]) -> frozenset[str]:
+    """The ASCII `chars` with their other (ASCII) case."""
+    return frozenset(chars).union(map(str.lower, chars), map(str.upper, chars))
