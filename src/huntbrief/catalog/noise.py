@@ -66,6 +66,7 @@ _POLICY_KEYS = {"url_hosts_as_indicators": bool, "cve_year_max": int, "cve_year_
 _KNOWN_KEYS = frozenset(("version", "policy", "common_ports", *_SET_KEYS, *_PHRASE_KEYS))
 _HEX = re.compile(r"[0-9a-f]+")
 _WORDISH = re.compile(r"[\w-]")
+_RIGHT_EDGE = r"(?![\w-])"  # what `_phrases` puts after the alternation of the phrases
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,20 @@ class Phrases:
     def is_whole_lower(self, lowered: str) -> bool:
         """`is_whole` for text already lower-cased."""
         return self.pattern.fullmatch(lowered.rstrip(" \t.:;!?*_#")) is not None
+
+    def alternation(self) -> str | None:
+        """The pattern's alternation of escaped phrases ("iocs|c2\\s+servers"), without its word edges.
+
+        None when the pattern has another shape than the one `load_noise` builds.
+        """
+        source = self.pattern.pattern
+        if (
+            self.pattern.flags != re.UNICODE
+            or not source.startswith("(?:")
+            or not source.endswith(")" + _RIGHT_EDGE)
+        ):
+            return None
+        return source[3 : -len(_RIGHT_EDGE) - 1]
 
 
 @dataclass(frozen=True, slots=True)

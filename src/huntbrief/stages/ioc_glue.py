@@ -29,6 +29,11 @@ def trailing_glue(scope: Scope, written: str) -> int:
     return keep if scope.parts(written[:keep].lower())[0] else len(written)
 
 
+def glued_to_label(last: str) -> bool:
+    """True when `trailing_glue` may cut a capitalised word off a host whose last label is `last`."""
+    return last[:1].islower() and _CAMEL_TAIL.match(last) is not None  # a cheap test first
+
+
 def leading_glue(scope: Scope, written: str, start: int) -> int:
     """How many characters of a host glued to the text before it belong to that text (0 when none).
 

@@ -10,8 +10,16 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 
-from huntbrief.stages.ioc_glue import glued_ports, leading_glue, trailing_glue, url_sentence_tail
+from huntbrief.model import IndicatorKind
+from huntbrief.stages.ioc_glue import (
+    glued_ports,
+    glued_to_label,
+    leading_glue,
+    trailing_glue,
+    url_sentence_tail,
+)
 from huntbrief.stages.ioc_scope import (
     LEGITIMATE,
     Hit,
@@ -28,7 +36,7 @@ from huntbrief.stages.ioc_scope import (
     word_before,
 )
 from huntbrief.stages.ioc_seek import URL_CHARS, email_spans, grown_back, ipv6_spans, url_spans
-from huntbrief.stages.ioc_verdicts import domain_reason
+from huntbrief.stages.ioc_verdicts import domain_reason, host_verdict
 from huntbrief.stages.refang import url_host
 
 _URL_CHARS = URL_CHARS
@@ -40,7 +48,8 @@ _DOMAIN = re.compile(r"[A-Za-z0-9](?<![\w.@/\\-].)[A-Za-z0-9-]*+(?:\.[A-Za-z0-9-
 # look-behind allows nothing else), an _IPV4 match where the digits before its first dot start.
 _LABEL_DOT = re.compile(r"\.(?=[A-Za-z0-9-])")
 _LABEL_RUN = re.compile(r"[A-Za-z0-9-]*+")
-_DIGIT_DOT = re.compile(r"\.(?=\d)")
+# The first dot of an _IPV4 match has its other three octets after it: no other dot is an anchor.
+_DIGIT_DOT = re.compile(r"\.(?=\d{1,3}\.\d{1,3}\.\d)")
 _DIGIT_RUN = re.compile(r"\d*+")
 _IPV4 = re.compile(r"\d(?<![\d.]\d)\d{0,2}(?:\.\d{1,3}){3}(?!\.?\d)(?:/(?P<prefix>\d{1,2})(?![\d/]))?")
 _CELL_TAIL = re.compile(r"([^\s|]{1,500}+)[ \t]*\|")
@@ -87,14 +96,17 @@ def url_hits(scope: Scope, start: int, end: int, wrapped: str = "") -> list[Hit]
     raw = scope.rf.text[start:end] + wrapped
     value, host = _canonical_url(raw)
     defanged = scope.rf.defanged(start, end)
-    reason = _url_reason(scope, raw, host, start, defanged)
+    judged = host_kind(scope, host)
+    reason = _url_reason(scope, raw, host, start, defanged, judged)
     hits = [Hit(K.URL, value, start, end, defanged, reason)]
     if not reason:
-        kind = host_kind(scope, host)[0] or K.DOMAIN
+        kind = judged[0] or K.DOMAIN
         if not scope.noise.url_hosts_as_indicators:
             hits.append(Hit(kind, host, start, end, defanged, "URL host (policy: not emitted on its own)"))
         elif kind is K.DOMAIN:
-            host_reason = domain_reason(scope, host, host, start, (defanged, True))
+            # `domain_reason` less what the URL settled: it passed the same legitimate-site test at
+            # `start`, and a URL's host is presented; only the host's own verdict is left
+            host_reason = host_verdict(scope, host)
             hits.append(Hit(K.DOMAIN, host, start, end, defanged, host_reason))
         else:
             address, host_reason = ip_verdict(scope, host)
@@ -113,8 +125,11 @@ def _canonical_url(raw: str) -> tuple[str, str]:
     return (f"{scheme.lower()}://{canonical}" if sep else canonical), url_host(raw)
 
 
-def _url_reason(scope: Scope, raw: str, host: str, start: int, defanged: bool) -> str:
-    kind, registrable = host_kind(scope, host)
+def _url_reason(
+    scope: Scope, raw: str, host: str, start: int, defanged: bool, judged: tuple[IndicatorKind | None, str]
+) -> str:
+    """Why a URL is not an indicator ("" when it is); `judged` is `host_kind` of its host."""
+    kind, registrable = judged
     if kind is None:
         return "URL without a valid host"
     if kind is not K.DOMAIN and ip_verdict(scope, host)[1]:
@@ -191,13 +206,13 @@ def scan_domains(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
     matches = grown_back(_DOMAIN, _LABEL_DOT, _LABEL_RUN, text, scope.text_backwards())
     scope.sets["alone"] = frozenset(match.group().lower() for match in matches)
     tlds = scope.noise.tlds
+    ends = host_ends(tlds)
     for match in matches:
         start, end = match.start(), match.end()
         if start < skip_until or covering(spans, start) or (end < len(text) and text[end] in "_@"):
             continue
         written = match.group()
-        last = written[written.rfind(".") + 1 :]
-        if last.lower() not in tlds and last.islower() and not scope.rf.defanged(start, end):
+        if _no_host(written[written.rfind(".") + 1 :], ends) and not scope.rf.defanged(start, end):
             continue  # cannot be a host, even after undoing glue
         written = written[: trailing_glue(scope, written)]
         cut = leading_glue(scope, written, start)
@@ -223,6 +238,26 @@ def scan_domains(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
                 domain_reason(scope, host, written, start, (defanged, False)),
             )
         ]
+
+
+@lru_cache(maxsize=4)
+def host_ends(tlds: frozenset[str]) -> frozenset[str]:
+    """The last labels of the public suffixes `tlds` ("ck" of "*.ck"): a host ending otherwise has none."""
+    return frozenset(suffix.rpartition(".")[2] for suffix in tlds)
+
+
+def _no_host(last: str, ends: frozenset[str]) -> bool:
+    """True when a match with last label `last` is no host name, even once glue is undone (if not defanged).
+
+    Skipped: a label that no public suffix ends with ("exe", "txt"; the last label of a suffix
+    counts even when it is no suffix itself: "za" of "co.za"), when it is lower-case or no
+    capitalised word is glued to it, since its host would have no registrable domain. A punycode
+    label ("xn--p1ai") is looked up decoded, so it is never skipped.
+    """
+    low = last.lower()
+    if low in ends or low.startswith("xn--"):
+        return False
+    return last.islower() or not glued_to_label(last)
 
 
 def _unglue(scope: Scope, host: str, start: int, end: int, defanged: bool) -> list[Hit]:

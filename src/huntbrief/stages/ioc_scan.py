@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from itertools import chain
+from operator import attrgetter
 
 from huntbrief.stages.ioc_artifacts import scan_asns, scan_file_names, scan_paths, scan_registry
 from huntbrief.stages.ioc_hosts import scan_domains, scan_emails, scan_ipv4, scan_ipv6, scan_urls
@@ -50,7 +52,19 @@ def scan(scope: Scope) -> list[Hit]:
     hits += scan_file_names(scope, spans)
     hits += scan_asns(scope, spans)
     hits += scan_wallets(scope, spans, starts)
-    return sorted(hits, key=lambda hit: (hit.start, _ORDER.get(hit.kind, len(_ORDER))))
+    return by_position(hits)
+
+
+def by_position(hits: list[Hit]) -> list[Hit]:
+    """`hits` sorted by (start, claim order of the kind), ties kept in order.
+
+    Hits are dealt into one list per kind rank, then one stable sort by start orders them: the same
+    order as a sort on (start, rank) without a key tuple per hit.
+    """
+    ranked: list[list[Hit]] = [[] for _ in range(len(_ORDER) + 1)]
+    for hit in hits:
+        ranked[_ORDER.get(hit.kind, len(_ORDER))].append(hit)
+    return sorted(chain.from_iterable(ranked), key=attrgetter("start"))
 
 
 def token_starts(scope: Scope) -> list[int]:

@@ -11,6 +11,7 @@ import re
 import sys
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from huntbrief.catalog.noise import NoiseLists, Phrases
 from huntbrief.model import IndicatorKind
@@ -31,9 +32,12 @@ _SPECIAL_V4 = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One candidate occurrence (refanged offsets); a non-empty `reason` means it was rejected."""
+class Hit(NamedTuple):
+    """One candidate occurrence (refanged offsets); a non-empty `reason` means it was rejected.
+
+    A named tuple, not a frozen dataclass: as immutable, and built about three times faster (an
+    article yields tens of thousands of candidates).
+    """
 
     kind: IndicatorKind
     value: str

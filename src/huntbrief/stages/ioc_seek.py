@@ -25,6 +25,14 @@ _LOCAL = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 _V6_SEED = re.compile(r":[0-9A-Fa-f]{0,4}:")
 _V6_CHARS = frozenset("0123456789abcdefABCDEF:")
 _NAME_RUN = re.compile(r"[A-Za-z0-9_$.-]{0,255}")  # a file name's characters, read backwards from its dot
+# Python's whitespace (`str.isspace`, what `\s` matches in `re`) but the line feed, as an RE2 class
+_LINE_SPACE = (
+    r"[\x{9}\x{b}-\x{d}\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}"
+    r"\x{205f}\x{3000}]"
+)
+# an `re` alternation of escaped ASCII phrases: letters, digits, escaped or plain punctuation, `\s+`, `|`
+_ESCAPED_PHRASES = re.compile(r"(?:[A-Za-z0-9!\"%',/:;<=>@_`|]|\\s\+|\\[!-/:-@\[-`{-~])*+")
+_PHRASE_TOKEN = re.compile(r"\\s\+|\\.")
 
 
 def seeded(pattern: re.Pattern[str], seeds: Iterable[int], text: str) -> Iterator[re.Match[str]]:
@@ -88,22 +96,43 @@ def re2_candidates(pattern: bytes) -> Any:
     return re2.compile(pattern)
 
 
-def utf8_starts(candidates: Any, data: bytes, text: str) -> Iterator[int]:
-    """Offsets in `text` (of which `data` is the UTF-8 form) where group 1 of `candidates` starts.
+def utf8_starts(candidates: Any, data: bytes, text: str, group: int = 1) -> Iterator[int]:
+    """Offsets in `text` (of which `data` is the UTF-8 form) where `group` of `candidates` starts.
 
     RE2 runs in linear time without trying every offset; the byte offsets it finds are turned into
     character offsets by decoding only the bytes between two finds.
     """
     if data.isascii():
         for found in candidates.finditer(data):
-            yield found.start(1)
+            yield found.start(group)
         return
     last_byte = last_char = 0
     for found in candidates.finditer(data):
-        at = found.start(1)
+        at = found.start(group)
         last_char += len(data[last_byte:at].decode("utf-8", "surrogatepass"))
         last_byte = at
         yield last_char
+
+
+def phrase_lines(alternations: tuple[str, ...]) -> Any | None:
+    """RE2 over UTF-8 text whose matches start every line where a phrase of `alternations` may occur.
+
+    Each alternation is what `Phrases.alternation` gives. A line counts when, before any "|" on it,
+    a phrase starts at the line start or after a character other than an ASCII letter, digit or "-",
+    in any case; so every line where `Phrases.found_in` holds for part of the line is found, unless
+    the text holds "İ" (its lower case is two characters). None when an alternation is not made of
+    escaped ASCII phrases only (RE2 might read it otherwise).
+    """
+    if not alternations or not all(_ESCAPED_PHRASES.fullmatch(source) for source in alternations):
+        return None
+    phrases = "|".join(f"(?:{_PHRASE_TOKEN.sub(_re2_token, source)})" for source in alternations)
+    # no capture group: RE2 then finds match bounds with its DFA alone, never its slower NFA
+    return re2_candidates(f"(?m)^[^\\n|]*?(?:^|[^A-Za-z0-9\\n-])(?i:{phrases})".encode())
+
+
+def _re2_token(token: re.Match[str]) -> str:
+    """An escape of an `re` phrase alternation in RE2: `\\s+` (never across lines here), else as it is."""
+    return _LINE_SPACE + "+" if token.group() == r"\s+" else token.group()
 
 
 def retried(pattern: re.Pattern[str], starts: Iterable[int], text: str) -> Iterator[re.Match[str]]:

@@ -11,14 +11,20 @@ from huntbrief.stages.ioc_scope import LEGITIMATE, Scope, benign_host, legitimat
 
 def domain_reason(scope: Scope, host: str, written: str, start: int, how: tuple[bool, bool]) -> str:
     """Why a host is not a domain indicator ("" when it is); `how` = (defanged, inside a URL)."""
-    found = scope.verdicts.get(("host", host))
-    if found is None:
-        found = scope.verdicts[("host", host)] = (host, _host_reason(scope, host))
-    if found[1]:
-        return found[1]
+    verdict = host_verdict(scope, host)
+    if verdict:
+        return verdict
     if not scope.in_section(start) and legitimate_context(scope, start):
         return LEGITIMATE
     return "" if any(how) else _plain_domain_reason(scope, host, written, start)
+
+
+def host_verdict(scope: Scope, host: str) -> str:
+    """The position-independent part of `domain_reason` ("" when none applies), cached per host."""
+    found = scope.verdicts.get(("host", host))
+    if found is None:
+        found = scope.verdicts[("host", host)] = (host, _host_reason(scope, host))
+    return found[1]
 
 
 def _host_reason(scope: Scope, host: str) -> str:

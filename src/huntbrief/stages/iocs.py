@@ -9,18 +9,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from functools import lru_cache
+from typing import Any
 
 from huntbrief.catalog.noise import NoiseLists, Phrases
 from huntbrief.model import Article, Confidence, Indicator, IndicatorKind, IocFindings, Suppressed
 from huntbrief.stages.ioc_html import html_blocks
 from huntbrief.stages.ioc_scan import scan
 from huntbrief.stages.ioc_scope import LEGITIMATE, Hit, Scope
+from huntbrief.stages.ioc_seek import phrase_lines, utf8_starts
 from huntbrief.stages.refang import Refanged, defang_email, defang_host, defang_url, refang, url_host
 
 _MD_HEADING = re.compile(r"#{1,6}[ \t]+(?P<title>.*)")
 _BOLD_LINE = re.compile(r"\*\*(?P<title>[^*]{1,80})\*\*:?[ \t]*")
 _SETEXT = re.compile(r"(?:={3,}|-{3,})[ \t]*")
 _SPACES = re.compile(r"\s+")
+# lines that may be markdown or bold headings (after the line feed before them), and setext underlines
+_MARKED_LINE = re.compile(r"\n(?=[^\S\n]*+(?:#|\*\*))")
+_MARKED_FIRST = re.compile(r"[^\S\n]*+(?:#|\*\*)")
+_UNDERLINE = re.compile(r"\n(?=---|===)")
 _EVIDENCE_CHARS = 300
 Heading = tuple[int, int, str, bool]  # (offset, level, title, is a plain line)
 
@@ -41,8 +48,9 @@ def find_indicators(article: Article, noise: NoiseLists) -> IocFindings:
 def scan_text(text: str, article: Article, noise: NoiseLists) -> IocFindings:
     """Indicators in one text of `article` (its analysis text, or text rendered from its HTML)."""
     rf = refang(text)
+    encoded = rf.text.encode("utf-8", "surrogatepass")
     sections, references = sections_under(
-        rf.text, (noise.ioc_headings, noise.reference_headings), noise.section_end_headings
+        rf.text, (noise.ioc_headings, noise.reference_headings), noise.section_end_headings, data=encoded
     )
     scope = Scope(
         rf=rf,
@@ -53,7 +61,7 @@ def scan_text(text: str, article: Article, noise: NoiseLists) -> IocFindings:
         references=references,
         cve_years=_cve_years(article, noise),
         backwards=rf.text[::-1],
-        encoded=rf.text.encode("utf-8", "surrogatepass"),
+        encoded=encoded,
     )
     return _assemble(scan(scope), scope)
 
@@ -93,14 +101,24 @@ def heading_sections(
 
 
 def sections_under(
-    text: str, openers: tuple[Phrases, ...], closer: Phrases, marks: list[Heading] | None = None
+    text: str,
+    openers: tuple[Phrases, ...],
+    closer: Phrases,
+    marks: list[Heading] | None = None,
+    data: bytes = b"",
 ) -> tuple[tuple[tuple[int, int], ...], ...]:
     """`heading_sections` for several openers at once, one pass over the headings (each title is
-    lower-cased and checked against `closer` once)."""
+    lower-cased and checked against `closer` once).
+
+    Without `marks`, only the headings that may open or close a section are read (`section_marks`;
+    `data`: `text` in UTF-8 when the caller has it).
+    """
     spans: list[list[tuple[int, int]]] = [[] for _ in openers]
     open_at: list[int | None] = [None] * len(openers)
     open_level = [0] * len(openers)
-    for offset, level, title, plain in headings(text) if marks is None else marks:
+    for offset, level, title, plain in (
+        section_marks(text, (*openers, closer), data) if marks is None else marks
+    ):
         lowered = title.lower()
         opens = [opener.found_in_lower(lowered) for opener in openers]
         line_only = plain and not all(opens) and not closer.is_whole_lower(lowered)
@@ -117,6 +135,49 @@ def sections_under(
         if at is not None:
             spans[index].append((at, len(text)))
     return tuple(tuple(found) for found in spans)
+
+
+def section_marks(text: str, phrases: tuple[Phrases, ...], data: bytes = b"") -> list[Heading]:
+    """The `headings(text)` that `sections_under` needs when `phrases` are its openers and closer.
+
+    Those are every markdown, setext and bold heading, and the plain lines whose title holds one of
+    `phrases`: a plain line without them changes no section. Lines are picked where a heading
+    marker, an underline or (one RE2 pass over `data`, `text` in UTF-8) a phrase may be; a title is
+    its line less whitespace and "*_:#." around it, so a phrase in the title is one in the line.
+    All of `headings(text)` when the phrases cannot be sought so, or `text` holds "İ".
+    """
+    seeker = _phrase_seeker(phrases)
+    if seeker is None or "\u0130" in text:
+        return headings(text)
+    starts = {match.start() + 1 for match in _MARKED_LINE.finditer(text)}
+    starts.update(text.rfind("\n", 0, match.start()) + 1 for match in _UNDERLINE.finditer(text))
+    starts.update(utf8_starts(seeker, data or text.encode("utf-8", "surrogatepass"), text, 0))
+    if _MARKED_FIRST.match(text):
+        starts.add(0)
+    return [(start, *found) for start in sorted(starts) if (found := _line_heading(text, start)) is not None]
+
+
+@lru_cache(maxsize=8)
+def _phrase_seeker(phrases: tuple[Phrases, ...]) -> Any | None:
+    """`phrase_lines` for `phrases` (None when one of them cannot be sought with RE2)."""
+    sources: list[str] = []
+    for phrase in phrases:
+        source = phrase.alternation()
+        if source is None:
+            return None
+        sources.append(source)
+    return phrase_lines(tuple(sources))
+
+
+def _line_heading(text: str, start: int) -> tuple[int, str, bool] | None:
+    """`_heading` of the line of `text` that starts at `start` (with the line after it)."""
+    end = text.find("\n", start)
+    if end == -1:
+        return _heading(text[start:], "")
+    if end - start > 120:
+        return None
+    after = text.find("\n", end + 1)
+    return _heading(text[start:end], text[end + 1 : len(text) if after == -1 else after])
 
 
 def headings(text: str) -> list[Heading]:
