@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from huntbrief.catalog import boilerplate_model
+from huntbrief.catalog import boilerplate_model, regex_lead
 from huntbrief.catalog.boilerplate import BoilerplateAction, BoilerplatePatterns, parse_boilerplate
 from huntbrief.catalog.boilerplate_model import BULLET, line_core
 from huntbrief.catalog.datafile import first_chars, parse_regex
@@ -237,7 +237,7 @@ def test_one_line_questions_equal_the_plain_per_pattern_answers(lines: list[str]
 
 
 def test_bullet_first_character_test_agrees_with_the_bullet_regex(lines: list[str]) -> None:
-    no_bullet = boilerplate_model._cannot_lead(BULLET)
+    no_bullet = regex_lead.cannot_lead(BULLET)
     assert "-" not in no_bullet and "7" not in no_bullet and "T" in no_bullet
     for line in lines + [f"{chr(code)} x" for code in range(300)]:
         stripped = line.strip()
@@ -252,7 +252,7 @@ def test_keys_cover_every_gate_literal() -> None:
     assert literals and len(patterns._fast.keys) < len(literals)
     for literal in literals:
         assert any(key in literal for key in patterns._fast.keys), literal
-    keys = boilerplate_model._covering_keys(frozenset({"we use cookies", "use of cookies", "©", "ab"}))
+    keys = regex_lead.covering_keys(frozenset({"we use cookies", "use of cookies", "©", "ab"}))
     assert set(keys) == {" cookies", "©", "ab"}
 
 

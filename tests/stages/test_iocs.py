@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from huntbrief.catalog.noise import NoiseLists, Phrases, load_noise, parse_noise
+from huntbrief.catalog.noise import NoiseLists, load_noise, parse_noise
+from huntbrief.catalog.phrases import Phrases
 from huntbrief.errors import CatalogError
 from huntbrief.model import Article, Confidence, IndicatorKind, IocFindings
 from huntbrief.stages.iocs import (

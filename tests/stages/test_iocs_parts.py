@@ -10,7 +10,7 @@ import pytest
 
 from huntbrief.catalog.noise import load_noise
 from huntbrief.model import Article, Confidence, Indicator, IndicatorKind, IocFindings, Suppressed
-from huntbrief.stages import ioc_hosts, ioc_scan, ioc_wallets
+from huntbrief.stages import ioc_addresses, ioc_hosts, ioc_scan, ioc_wallets
 from huntbrief.stages.ioc_glue import glued_ports, url_sentence_tail
 from huntbrief.stages.ioc_html import html_blocks
 from huntbrief.stages.ioc_scope import LEGITIMATE, same_length_lower
@@ -96,7 +96,7 @@ def test_seekers_match_plain_patterns() -> None:
 CASES = Path(__file__).resolve().parents[1] / "cases" / "iocs"
 GROWN = {
     "domain": (ioc_hosts._DOMAIN, ioc_hosts._LABEL_DOT, ioc_hosts._LABEL_RUN),
-    "ipv4": (ioc_hosts._IPV4, ioc_hosts._DIGIT_DOT, ioc_hosts._DIGIT_RUN),
+    "ipv4": (ioc_addresses._IPV4, ioc_addresses._DIGIT_DOT, ioc_addresses._DIGIT_RUN),
 }
 
 

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from huntbrief.catalog.noise import Phrases, load_noise
+from huntbrief.catalog.noise import load_noise
+from huntbrief.catalog.phrases import Phrases
 from huntbrief.model import Article, IndicatorKind, IocFindings, TextOrigin
-from huntbrief.stages import ioc_hosts, ioc_scan, ioc_verdicts, iocs
+from huntbrief.stages import ioc_addresses, ioc_hosts, ioc_scan, ioc_verdicts, iocs
 from huntbrief.stages.ioc_glue import glued_to_label
 from huntbrief.stages.ioc_scope import Hit, Scope
 from huntbrief.stages.ioc_seek import _LINE_SPACE, grown_back, phrase_lines
@@ -212,7 +213,7 @@ IPV4_PIECES = ["1", "12", "123", "1234", "0", ".", ".", ".", "/24", "/", "a", " 
 
 def test_ipv4_anchors_give_the_plain_pattern_matches() -> None:
     """Only a dot with three more octets after it is an anchor; `finditer` finds the same spans."""
-    pattern, anchor, run = ioc_hosts._IPV4, ioc_hosts._DIGIT_DOT, ioc_hosts._DIGIT_RUN
+    pattern, anchor, run = ioc_addresses._IPV4, ioc_addresses._DIGIT_DOT, ioc_addresses._DIGIT_RUN
     texts = _fixture_texts() + _fuzz(IPV4_PIECES, 6000, 24, 3)
     texts += ["1.2.3.4", "1.2.3.4.5", "01.2.3.4/24", "9999.1.1.1", "1.2.3", "v1.22.333.4", "١.٢.٣.٤"]
     for text in texts:

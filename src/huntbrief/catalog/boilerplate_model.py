@@ -16,13 +16,10 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from huntbrief.catalog.datafile import first_chars, parse_regex, required_literals, tree_scans_ahead
+from huntbrief.catalog.regex_lead import LEAD_FLAGS, cannot_lead, covering_keys, led_member
 
 BULLET = re.compile(r"(?:[-*•·▪►]|\d{1,3}[.)])\s+")
 _MAX_PREFIX_ROUNDS = 12
-_ASCII = frozenset(map(chr, range(128)))
-_KEY_MIN = 4  # shortest shared piece worth testing instead of the gate literals holding it
-# flags under which a led member means what the plain one does (VERBOSE would re-read the wrapper)
-_LEAD_FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.UNICODE
 
 
 def _alternation(patterns: tuple[BoilerplatePattern, ...], *, whole: bool) -> re.Pattern[str] | None:
@@ -36,7 +33,7 @@ def _alternation(patterns: tuple[BoilerplatePattern, ...], *, whole: bool) -> re
     tail = r"\Z" if whole else ""
     flags = patterns[0].regex.flags
     plain = "|".join(f"(?:{p.regex.pattern}){tail}" for p in patterns)
-    if not flags & ~_LEAD_FLAGS:
+    if not flags & ~LEAD_FLAGS:
         try:
             folded = bool(flags & re.IGNORECASE)
             return re.compile("|".join(_led(p, tail, folded) for p in patterns), flags)
@@ -57,26 +54,7 @@ def _led(pattern: BoilerplatePattern, tail: str, folded: bool) -> str:
     P itself from the start. re enters a member led by a class only when the class matches.
     `folded`: the alternation is compiled case-insensitively (the class is kept case-sensitive).
     """
-    chars = _shape(pattern).first
-    if chars is None or chars == _ASCII:
-        return f"(?:{pattern.regex.pattern}){tail}"
-    return rf"{_not_in(_ASCII - chars, folded)}(?<=(?=(?:{pattern.regex.pattern}){tail})[\s\S])"
-
-
-def _not_in(excluded: frozenset[str], folded: bool) -> str:
-    """A class of every character but the ASCII ones in `excluded`, as short ranges (case-sensitive
-    even in a `folded`, case-insensitive regex). Negated: a class up to U+10FFFF compiles slowly.
-    """
-    codes = sorted(map(ord, excluded))
-    ranges: list[str] = []
-    start = 0
-    for index, code in enumerate(codes):
-        if index + 1 == len(codes) or codes[index + 1] != code + 1:
-            first = codes[start]
-            ranges.append(f"\\x{first:02x}" + (f"-\\x{code:02x}" if code != first else ""))
-            start = index + 1
-    negated = f"[^{''.join(ranges)}]"
-    return f"(?-i:{negated})" if folded else negated
+    return led_member(pattern.regex.pattern, _shape(pattern).first, tail, folded)
 
 
 class BoilerplateAction(StrEnum):
@@ -146,8 +124,8 @@ class BoilerplatePatterns:
         )
         fast = None
         if ungated and prefix and section and drop:
-            keys = _covering_keys(self._gates[BoilerplateAction.DROP_LINE])
-            fast = _FastPath(prefix, section, drop, _cannot_lead(BULLET), keys)
+            keys = covering_keys(self._gates[BoilerplateAction.DROP_LINE])
+            fast = _FastPath(prefix, section, drop, cannot_lead(BULLET), keys)
         object.__setattr__(self, "_fast", fast)
 
     def _none_can_match(self, action: BoilerplateAction, text: str) -> bool:
@@ -292,31 +270,6 @@ def _shape(pattern: BoilerplatePattern) -> _Shape:
 def _gate(pattern: BoilerplatePattern) -> frozenset[str]:
     """The literals gating a slow (`.{0,N}`-led) pattern; empty for a pattern tried in the alternation."""
     return _shape(pattern).gate
-
-
-def _cannot_lead(regex: re.Pattern[str]) -> frozenset[str]:
-    """The ASCII characters no match of `regex` can start with (empty when unknown)."""
-    tree = parse_regex(regex.pattern)
-    chars = first_chars(tree, regex.flags) if tree is not None else None
-    return frozenset() if chars is None else _ASCII - chars
-
-
-def _covering_keys(literals: frozenset[str]) -> tuple[str, ...]:
-    """Few substrings such that each of `literals` contains one: when a text holds none of the keys,
-    it holds none of the literals. Greedily, the shortest literal left gives the piece (at least
-    `_KEY_MIN` characters, or the whole literal) held by the most literals left, the longest on ties.
-    """
-    keys: list[str] = []
-    left = sorted(literals, key=lambda literal: (len(literal), literal))
-    while left:
-        shortest = left[0]
-        pieces = [
-            shortest[i:j] for i in range(len(shortest)) for j in range(i + _KEY_MIN, len(shortest) + 1)
-        ] or [shortest]
-        key = max(pieces, key=lambda piece: (sum(piece in literal for literal in left), len(piece), piece))
-        keys.append(key)
-        left = [literal for literal in left if key not in literal]
-    return tuple(keys)
 
 
 def line_core(line: str) -> str:

@@ -20,6 +20,7 @@ import tldextract
 import yaml
 
 from huntbrief.catalog.datafile import compose_yaml
+from huntbrief.catalog.phrases import Phrases, alternation_of, phrases_of
 from huntbrief.errors import CatalogError
 
 PACKAGED_NAME = "huntbrief/catalog/data/noise.yaml"
@@ -65,56 +66,6 @@ _PHRASE_KEYS = (
 _POLICY_KEYS = {"url_hosts_as_indicators": bool, "cve_year_max": int, "cve_year_min": int}
 _KNOWN_KEYS = frozenset(("version", "policy", "common_ports", *_SET_KEYS, *_PHRASE_KEYS))
 _HEX = re.compile(r"[0-9a-f]+")
-_WORDISH = re.compile(r"[\w-]")
-_RIGHT_EDGE = r"(?![\w-])"  # what `_phrases` puts after the alternation of the phrases
-
-
-@dataclass(frozen=True, slots=True)
-class Phrases:
-    """Words and phrases matched case-insensitively as whole words ("c2", "command and control")."""
-
-    pattern: re.Pattern[str]  # applied to lower-cased text; the left word boundary is checked in code
-
-    def starts(self, lowered: str, start: int = 0, end: int | None = None) -> list[int]:
-        """Offsets in lower-cased text (or its [start, end) window) where a phrase starts as a word."""
-        return [
-            match.start()
-            for match in self.pattern.finditer(lowered, start, len(lowered) if end is None else end)
-            if not match.start() or not _WORDISH.match(lowered, match.start() - 1)
-        ]
-
-    def found_in(self, text: str) -> bool:
-        """True when one of the phrases occurs in `text` as a whole word."""
-        return self.found_in_lower(text.lower())
-
-    def found_in_lower(self, lowered: str) -> bool:
-        """`found_in` for text already lower-cased."""
-        for match in self.pattern.finditer(lowered):
-            if not match.start() or not _WORDISH.match(lowered, match.start() - 1):
-                return True
-        return False
-
-    def is_whole(self, text: str) -> bool:
-        """True when `text` is exactly one of the phrases (trailing punctuation allowed)."""
-        return self.is_whole_lower(text.lower())
-
-    def is_whole_lower(self, lowered: str) -> bool:
-        """`is_whole` for text already lower-cased."""
-        return self.pattern.fullmatch(lowered.rstrip(" \t.:;!?*_#")) is not None
-
-    def alternation(self) -> str | None:
-        """The pattern's alternation of escaped phrases ("iocs|c2\\s+servers"), without its word edges.
-
-        None when the pattern has another shape than the one `load_noise` builds.
-        """
-        source = self.pattern.pattern
-        if (
-            self.pattern.flags != re.UNICODE
-            or not source.startswith("(?:")
-            or not source.endswith(")" + _RIGHT_EDGE)
-        ):
-            return None
-        return source[3 : -len(_RIGHT_EDGE) - 1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,19 +181,19 @@ def parse_noise(text: str, name: str) -> NoiseLists:
         **sets,
         hash_lookup_urls=phrases["hash_lookup_urls"],
         version_words=frozenset(phrases["version_words"]),
-        ioc_headings=_phrases(phrases["ioc_headings"]),
-        section_end_headings=_phrases(phrases["section_end_headings"]),
-        reference_headings=_phrases(phrases["reference_headings"]),
-        ioc_labels=_phrases(phrases["ioc_labels"]),
-        domain_labels=_phrases(phrases["domain_labels"]),
+        ioc_headings=phrases_of(phrases["ioc_headings"]),
+        section_end_headings=phrases_of(phrases["section_end_headings"]),
+        reference_headings=phrases_of(phrases["reference_headings"]),
+        ioc_labels=phrases_of(phrases["ioc_labels"]),
+        domain_labels=phrases_of(phrases["domain_labels"]),
         table_header_words=tuple(sorted(set(phrases["table_header_words"]), key=lambda w: (-len(w), w))),
-        legitimate_cues=_phrases(phrases["legitimate_cues"]),
-        file_labels=_phrases(phrases["file_labels"]),
-        network_labels=_phrases(phrases["network_labels"]),
-        wallet_labels=_phrases(phrases["wallet_labels"]),
+        legitimate_cues=phrases_of(phrases["legitimate_cues"]),
+        file_labels=phrases_of(phrases["file_labels"]),
+        network_labels=phrases_of(phrases["network_labels"]),
+        wallet_labels=phrases_of(phrases["wallet_labels"]),
         system_library_prefixes=phrases["system_library_prefixes"],
         file_extension_pattern=re.compile(
-            rf"\.(?:{_alternation(sets['file_name_extensions'])})(?![\w$-]|\.\w)", re.IGNORECASE
+            rf"\.(?:{alternation_of(sets['file_name_extensions'])})(?![\w$-]|\.\w)", re.IGNORECASE
         ),
         common_ports=_ports(data["common_ports"], where["common_ports"]),
         url_hosts_as_indicators=policy["url_hosts_as_indicators"] is True,
@@ -327,12 +278,3 @@ def _is_ip(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _alternation(phrases: Iterable[str]) -> str:
-    ordered = sorted(set(phrases), key=len, reverse=True)
-    return "|".join(re.escape(phrase).replace(r"\ ", r"\s+") for phrase in ordered)
-
-
-def _phrases(phrases: Iterable[str]) -> Phrases:
-    return Phrases(re.compile(rf"(?:{_alternation(phrases)})(?![\w-])"))

@@ -1,4 +1,4 @@
-"""Network indicator scanners: URLs, e-mail addresses, domains, IPv4/CIDR and IPv6.
+"""Host indicator scanners: URLs, e-mail addresses and domains (addresses: stages/ioc_addresses.py).
 
 Each scanner gets the spans already claimed (URLs, e-mails) and returns `Hit`s, rejected ones with
 a reason. Regexes are linear: labels cannot contain their separators, runs are possessive and
@@ -7,14 +7,12 @@ starts are pinned by look-behinds, so no input makes them backtrack.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterator
 from functools import lru_cache
 
 from huntbrief.model import IndicatorKind
 from huntbrief.stages.ioc_glue import (
-    glued_ports,
     glued_to_label,
     leading_glue,
     trailing_glue,
@@ -31,11 +29,9 @@ from huntbrief.stages.ioc_scope import (
     host_kind,
     ip_verdict,
     legitimate_context,
-    special_use,
     trim,
-    word_before,
 )
-from huntbrief.stages.ioc_seek import URL_CHARS, email_spans, grown_back, ipv6_spans, url_spans
+from huntbrief.stages.ioc_seek import URL_CHARS, email_spans, grown_back, url_spans
 from huntbrief.stages.ioc_verdicts import domain_reason, host_verdict
 from huntbrief.stages.refang import url_host
 
@@ -45,13 +41,9 @@ _HOST_END = re.compile(r"[/?#]")
 _PATH_TAIL = re.compile(rf"(?::\d{{1,5}})?/{_URL_CHARS}*+")
 _DOMAIN = re.compile(r"[A-Za-z0-9](?<![\w.@/\\-].)[A-Za-z0-9-]*+(?:\.[A-Za-z0-9-]++)++")
 # A _DOMAIN match starts where the run of label characters before its first dot starts (its left
-# look-behind allows nothing else), an _IPV4 match where the digits before its first dot start.
+# look-behind allows nothing else).
 _LABEL_DOT = re.compile(r"\.(?=[A-Za-z0-9-])")
 _LABEL_RUN = re.compile(r"[A-Za-z0-9-]*+")
-# The first dot of an _IPV4 match has its other three octets after it: no other dot is an anchor.
-_DIGIT_DOT = re.compile(r"\.(?=\d{1,3}\.\d{1,3}\.\d)")
-_DIGIT_RUN = re.compile(r"\d*+")
-_IPV4 = re.compile(r"\d(?<![\d.]\d)\d{0,2}(?:\.\d{1,3}){3}(?!\.?\d)(?:/(?P<prefix>\d{1,2})(?![\d/]))?")
 _CELL_TAIL = re.compile(r"([^\s|]{1,500}+)[ \t]*\|")
 _HEX_HEAD = re.compile(r"[0-9a-f]{32,}+")
 _HASH_SIZES = {64: K.SHA256, 40: K.SHA1, 32: K.MD5}
@@ -274,70 +266,3 @@ def _unglue(scope: Scope, host: str, start: int, end: int, defanged: bool) -> li
                 Hit(K.DOMAIN, rest, start + size, end, defanged, reason),
             ]
     return []
-
-
-def scan_ipv4(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
-    """Dotted-quad IPv4 addresses and CIDR networks (and scheme-less URLs on an IPv4 host)."""
-    text = scope.rf.text
-    for match in grown_back(_IPV4, _DIGIT_DOT, _DIGIT_RUN, text, scope.text_backwards()):
-        start, end = match.start(), match.end()
-        if covering(spans, start):
-            continue
-        before = text[start - 1] if start else " "
-        if (before.isalpha() or before == "_") and not scope.rf.defanged(start, end):
-            if word_before(text, start) in scope.noise.version_words:
-                yield Hit(K.IPV4, match.group(), start, end, False, "version number")
-            continue
-        if end < len(text) and (text[end].isalnum() or text[end] == "_"):
-            continue
-        yield from _ipv4_hits(scope, match, start, end)
-
-
-def _ipv4_hits(scope: Scope, match: re.Match[str], start: int, end: int) -> Iterator[Hit]:
-    defanged = scope.rf.defanged(start, end)
-    if match.group("prefix") is not None:
-        yield _cidr_hit(scope, match.group(), start, end, defanged)
-        return
-    stop = url_tail(scope, end)
-    if stop > end:
-        yield from url_hits(scope, start, stop)
-        return
-    if word_before(scope.rf.text, start) in scope.noise.version_words:
-        yield Hit(K.IPV4, match.group(), start, end, defanged, "version number")
-        return
-    value, reason = ip_verdict(scope, match.group())
-    yield Hit(K.IPV4, value, start, end, defanged, reason)
-    for glued_start, glued_end in glued_ports(scope.rf.text, end, scope.noise.common_ports):
-        value, reason = ip_verdict(scope, scope.rf.text[glued_start:glued_end])
-        yield Hit(K.IPV4, value, glued_start, glued_end, scope.rf.defanged(glued_start, glued_end), reason)
-
-
-def _cidr_hit(scope: Scope, written: str, start: int, end: int, defanged: bool) -> Hit:
-    try:
-        network = ipaddress.ip_network(written, strict=False)
-    except ValueError:
-        return Hit(K.CIDR, written, start, end, defanged, "not a valid network")
-    if network.prefixlen < 8:
-        return Hit(K.CIDR, str(network), start, end, defanged, "network too broad to be an indicator")
-    reason = special_use(network.network_address)
-    return Hit(K.CIDR, str(network), start, end, defanged, reason)
-
-
-def scan_ipv6(scope: Scope, spans: list[Span]) -> Iterator[Hit]:
-    """IPv6 addresses (validated by `ipaddress`; non-global ones rejected)."""
-    for start, end in ipv6_spans(scope.rf.text):
-        written = scope.rf.text[start:end]
-        if written.count(":") < 2 or written.strip(":") == "" or covering(spans, start):
-            continue
-        try:
-            address = ipaddress.IPv6Address(written)
-        except ValueError:
-            continue
-        defanged = scope.rf.defanged(start, end)
-        yield Hit(K.IPV6, str(address), start, end, defanged, _v6_reason(scope, address))
-
-
-def _v6_reason(scope: Scope, address: ipaddress.IPv6Address) -> str:
-    if str(address) in scope.noise.benign_ips:
-        return "well-known public service address"
-    return special_use(address)

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from itertools import chain
 from operator import attrgetter
 
+from huntbrief.stages.ioc_addresses import scan_ipv4, scan_ipv6
 from huntbrief.stages.ioc_artifacts import scan_asns, scan_file_names, scan_paths, scan_registry
-from huntbrief.stages.ioc_hosts import scan_domains, scan_emails, scan_ipv4, scan_ipv6, scan_urls
+from huntbrief.stages.ioc_hosts import scan_domains, scan_emails, scan_urls
 from huntbrief.stages.ioc_scope import Hit, K, Scope, Span, covering
 from huntbrief.stages.ioc_seek import re2_candidates, retried, utf8_starts
 from huntbrief.stages.ioc_wallets import WALLET_SEEDS, scan_wallets

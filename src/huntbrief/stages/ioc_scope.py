@@ -13,7 +13,8 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from huntbrief.catalog.noise import NoiseLists, Phrases
+from huntbrief.catalog.noise import NoiseLists
+from huntbrief.catalog.phrases import Phrases
 from huntbrief.model import IndicatorKind
 from huntbrief.stages.refang import Refanged
 

@@ -12,7 +12,8 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
-from huntbrief.catalog.noise import NoiseLists, Phrases
+from huntbrief.catalog.noise import NoiseLists
+from huntbrief.catalog.phrases import Phrases
 from huntbrief.model import Article, Confidence, Indicator, IndicatorKind, IocFindings, Suppressed
 from huntbrief.stages.ioc_html import html_blocks
 from huntbrief.stages.ioc_scan import scan
