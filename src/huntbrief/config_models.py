@@ -104,6 +104,7 @@ class SettingsModel(BaseModel):
     max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     retries: int = Field(default=2, ge=0, le=10)
     max_attempts: int = Field(default=5, ge=1, le=100)
+    max_delivery_attempts: int = Field(default=20, ge=1, le=1000)  # failed runs before giving up
     workers: int | None = Field(default=None, ge=0, le=64)
     recheck_hours: float = Field(default=6.0, ge=0)
     recheck_days: float = Field(default=14.0, ge=0)

@@ -11,8 +11,12 @@ import pytest
 from sqlalchemy import inspect
 
 from huntbrief.adapters.migrations import MIGRATIONS, make_engine, migrate
+from huntbrief.adapters.outbox import DeliveryReport, Outbox
+from huntbrief.adapters.publish import PublishError
 from huntbrief.adapters.store import SqlStore, open_store
+from huntbrief.adapters.targets import Target
 from huntbrief.errors import StoreError
+from huntbrief.model import Brief
 from tests.adapters.test_store_postgres import pg_url as pg_url  # the module's PostgreSQL cluster
 from tests.test_outputs.briefs import rich_brief
 
@@ -121,3 +125,35 @@ def test_the_outbox_works_on_postgresql(pg_url: str) -> None:
         changed = replace(brief, content_hash="p2")
         pg.save_brief(changed, key=key, source="s", url=None, feed_hash=None, now=NOW, deliver_to=("t:pg",))
         assert [(p.pending_hash, p.delivered_hash) for p in pg.pending_deliveries("t:pg")] == [("p2", "p1")]
+
+
+class _DeadEndpoint:
+    """A Sender whose endpoint is down: every send fails; counts the attempts."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def send(self, target: Target, brief: Brief, *, updated: bool) -> str:
+        self.calls += 1
+        raise PublishError("HTTP 503", location=target.label)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def test_a_delivery_failing_max_attempts_runs_is_given_up_until_its_brief_changes(store: SqlStore) -> None:
+    target = Target(id="slack:ops", kind="slack", label="ops", url="https://hooks.example/x")
+    sender = _DeadEndpoint()
+    outbox = Outbox([target], store, sender, max_attempts=2)
+    _save(store, "h1", ("slack:ops",))
+
+    def run() -> DeliveryReport:
+        return outbox.deliver_pending(now=lambda: NOW, stop=lambda: False)
+
+    assert [len(run().failed), len(run().failed)] == [1, 1] and sender.calls == 2
+    third = run()
+    assert sender.calls == 2 and third.given_up == 1 and not third.failed  # not tried again
+    assert "1 given up" in third.summary()
+    assert [(f.key, f.attempts, f.error) for f in store.failed_deliveries()] == [(KEY, 2, "ops: HTTP 503")]
+    _save(store, "h2", ("slack:ops",))  # the article changed: a new version, tried again
+    assert len(run().failed) == 1 and sender.calls == 3

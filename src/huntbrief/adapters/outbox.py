@@ -140,20 +140,38 @@ class DeliveryReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     deferred: int = 0  # not tried this run because their target had just failed
     dropped: int = 0  # pending no more (brief gone, below the threshold now, or already sent)
+    given_up: int = 0  # failed `max_attempts` times in a row: not tried until the brief changes
 
     def summary(self) -> str:
-        """`deliveries: 2 sent, 1 failed, 3 deferred` (deferred only when some were)."""
+        """`deliveries: 2 sent, 1 failed, 3 deferred, 1 given up` (the last two only when some were)."""
         deferred = f", {self.deferred} deferred" if self.deferred else ""
-        return f"deliveries: {self.sent} sent, {len(self.failed)} failed{deferred}"
+        given_up = f", {self.given_up} given up" if self.given_up else ""
+        return f"deliveries: {self.sent} sent, {len(self.failed)} failed{deferred}{given_up}"
+
+
+DEFAULT_MAX_ATTEMPTS = 20
 
 
 class Outbox:
-    """The run's delivery targets over the store's outbox table and a Sender."""
+    """The run's delivery targets over the store's outbox table and a Sender.
 
-    def __init__(self, targets: Sequence[Target], store: Store, sender: Sender) -> None:
+    A delivery that failed `max_attempts` runs in a row is given up: it stays listed (with its last
+    error) by `huntbrief failures` and is tried again only when its brief changes (a new version
+    is queued with its count reset), so a dead endpoint does not cost every run a timeout per brief.
+    """
+
+    def __init__(
+        self,
+        targets: Sequence[Target],
+        store: Store,
+        sender: Sender,
+        *,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    ) -> None:
         self.targets = tuple(targets)
         self.store = store
         self.sender = sender
+        self.max_attempts = max_attempts
 
     def wanted(self, brief: Brief) -> tuple[str, ...]:
         """The ids of the targets this brief should go to (queued by `Store.save_brief`)."""
@@ -177,9 +195,18 @@ class Outbox:
     def _deliver_target(
         self, target: Target, report: DeliveryReport, now: Callable[[], datetime], stop: Callable[[], bool]
     ) -> None:
-        waiting = self.store.pending_deliveries(target.id)
+        waiting = self.store.pending_deliveries(target.id)  # fewest failed attempts first
         for done, entry in enumerate(waiting):
             if stop():
+                return
+            if entry.attempts >= self.max_attempts:
+                report.given_up += len(waiting) - done
+                log.warning(
+                    "%d deliveries to %s given up after %d failed runs (see `huntbrief failures`)",
+                    len(waiting) - done,
+                    target.label,
+                    self.max_attempts,
+                )
                 return
             brief = self.store.brief(entry.key)
             if brief is None or not target.wants(brief) or brief.content_hash == entry.delivered_hash:
@@ -224,10 +251,18 @@ class Outbox:
 
 
 def make_outbox(
-    targets: Sequence[Target], store: Store, *, retries: int, timeout: float, allow_private: bool
+    targets: Sequence[Target],
+    store: Store,
+    *,
+    retries: int,
+    timeout: float,
+    allow_private: bool,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
 ) -> Outbox | None:
-    """An Outbox over an HttpSender with `retries` extra attempts per delivery; None without targets."""
+    """An Outbox over an HttpSender with `retries` extra attempts per delivery (within a run) and
+    `max_attempts` failed runs before a delivery is given up; None without targets."""
     if not targets:
         return None
     policy = RetryPolicy(attempts=retries + 1, timeout=timeout)
-    return Outbox(targets, store, HttpSender(policy=policy, allow_private=allow_private))
+    sender = HttpSender(policy=policy, allow_private=allow_private)
+    return Outbox(targets, store, sender, max_attempts=max_attempts)

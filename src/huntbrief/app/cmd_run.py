@@ -93,7 +93,12 @@ def run(
         m = settings.model
         private = allow_private_networks or m.allow_private_networks
         runner.outbox = make_outbox(
-            targets, runner.store, retries=m.retries, timeout=m.timeout, allow_private=private
+            targets,
+            runner.store,
+            retries=m.retries,
+            timeout=m.timeout,
+            allow_private=private,
+            max_attempts=m.max_delivery_attempts,
         )
     except HuntbriefError as exc:
         die(exc)
