@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from huntbrief.adapters.targets import delivery_targets
 from huntbrief.config import load_settings, sources_from_args
 from huntbrief.errors import ConfigError
 from huntbrief.model import SeverityLevel
+from tests.test_outputs.briefs import rich_brief
 
 GOOD = """\
 db = "state.db"
@@ -152,3 +154,21 @@ def test_a_source_filter_must_name_a_polled_feed(tmp_path: Path) -> None:
     assert caught.value.location == f"{path}:14"
     found, settings = sources_from_args([str(_write(tmp_path, GOOD))], tmp_path)
     assert [s.name for s in found] == ["Lab"] and len(settings.notify) == 3
+
+
+def test_misp_min_severity_filters_what_goes_to_misp(tmp_path: Path) -> None:
+    every = delivery_targets(load_settings(_write(tmp_path, GOOD)), misp_url=None, env=ENV)[-1]
+    assert every.kind == "misp" and every.min_level is None  # default: every brief
+    text = GOOD.replace(
+        'misp_url = "https://misp.example"', 'misp_url = "https://misp.example"\nmisp_min_severity = "medium"'
+    )
+    misp = delivery_targets(load_settings(_write(tmp_path, text)), misp_url=None, env=ENV)[-1]
+    assert misp.min_level is SeverityLevel.MEDIUM
+    brief = rich_brief()  # HIGH
+    info = replace(brief, severity=replace(brief.severity, level=SeverityLevel.INFO))
+    assert misp.wants(brief) and not misp.wants(info) and every.wants(info)
+    bad = GOOD.replace(
+        'misp_url = "https://misp.example"', 'misp_url = "https://misp.example"\nmisp_min_severity = "loud"'
+    )
+    with pytest.raises(ConfigError, match="misp_min_severity"):
+        load_settings(_write(tmp_path, bad))

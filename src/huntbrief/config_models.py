@@ -112,6 +112,7 @@ class SettingsModel(BaseModel):
     sources: list[SourceModel] = []
     notify: list[NotifyModel] = []
     misp_url: str | None = None
+    misp_min_severity: SeverityLevel | None = None  # None: every brief goes to MISP
     backends: list[str] = ["splunk", "kql"]  # query backends of the hunts (adapters/siem.py BACKENDS)
     sigma_rules: str | None = None  # a folder of SigmaHQ rules, relative to this file
     tlp: Literal["clear", "green", "amber", "amber+strict", "red"] = "clear"  # STIX / MISP marking
@@ -135,3 +136,8 @@ class SettingsModel(BaseModel):
     @classmethod
     def _misp_url_ok(cls, value: str | None) -> str | None:
         return None if value is None else _http_url(value)
+
+    @field_validator("misp_min_severity", mode="before")
+    @classmethod
+    def _misp_level_upper(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value

@@ -88,8 +88,15 @@ def notify_target(spec: NotifySpec, env: Mapping[str, str]) -> Target:
     )
 
 
-def misp_target(url: str, env: Mapping[str, str], *, location: str = "--misp-url") -> Target:
-    """The MISP server target; its API key comes from HUNTBRIEF_MISP_KEY (ConfigError when unset)."""
+def misp_target(
+    url: str,
+    env: Mapping[str, str],
+    *,
+    location: str = "--misp-url",
+    min_level: SeverityLevel | None = None,
+) -> Target:
+    """The MISP server target (briefs at or above `min_level`, every brief when None); its API key
+    comes from HUNTBRIEF_MISP_KEY (ConfigError when unset)."""
     _check_url(url, "MISP URL", location)
     key = misp_key(env, MISP_KEY_ENV)
     base = url.rstrip("/")
@@ -99,6 +106,7 @@ def misp_target(url: str, env: Mapping[str, str], *, location: str = "--misp-url
         label=f"MISP {redact_url(base)}",
         url=base,
         headers=(("Authorization", key),),
+        min_level=min_level,
         secrets=(key,),
     )
 
@@ -111,5 +119,5 @@ def delivery_targets(
     where = "--misp-url" if misp_url else str(settings.path or "settings")
     url = misp_url or settings.model.misp_url
     if url:
-        targets.append(misp_target(url, env, location=where))
+        targets.append(misp_target(url, env, location=where, min_level=settings.model.misp_min_severity))
     return tuple(targets)
