@@ -20,7 +20,6 @@ from huntbrief.stages.ioc_scope import Scope
 from huntbrief.stages.ioc_seek import (
     file_name_spans,
     merged_leads,
-    occurrences,
     re2_candidates,
     retried,
     trie_alternation,
@@ -28,6 +27,19 @@ from huntbrief.stages.ioc_seek import (
 )
 
 CASES = Path(__file__).resolve().parents[1] / "cases" / "iocs"
+
+
+def occurrences(text: str, literals: tuple[str, ...]) -> list[int]:
+    """The earlier seeds, by str.find: every offset where one of `literals` occurs, in order."""
+    found = []
+    for literal in literals:
+        at = text.find(literal)
+        while at != -1:
+            found.append(at)
+            at = text.find(literal, at + 1)
+    return sorted(found)
+
+
 NOISE = load_noise()
 
 

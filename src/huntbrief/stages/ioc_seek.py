@@ -7,7 +7,6 @@ the literal. Every growth step is bounded, so the scan stays linear.
 
 from __future__ import annotations
 
-import heapq
 import re
 from collections.abc import Iterable, Iterator
 from itertools import chain
@@ -49,18 +48,6 @@ def seeded(pattern: re.Pattern[str], seeds: Iterable[int], text: str) -> Iterato
         if match is not None and match.end() > last:
             last = match.end()
             yield match
-
-
-def occurrences(text: str, literals: tuple[str, ...]) -> Iterator[int]:
-    """Offsets where any of `literals` occurs in `text`, in order (str.find: no regex engine needed)."""
-    return heapq.merge(*(_finds(text, literal) for literal in literals))
-
-
-def _finds(text: str, literal: str) -> Iterator[int]:
-    at = text.find(literal)
-    while at != -1:
-        yield at
-        at = text.find(literal, at + 1)
 
 
 def grown_back(
@@ -159,9 +146,12 @@ def lead_offsets(text: str, lead: re.Pattern[str], shift: int = 0) -> list[int]:
 
 def merged_leads(text: str, leads: tuple[tuple[re.Pattern[str], int], ...]) -> list[int]:
     """The `lead_offsets` of several (lead, shift) pairs, merged in order (duplicates kept)."""
-    if len(leads) == 1:
-        return lead_offsets(text, *leads[0])
-    return sorted(chain.from_iterable(lead_offsets(text, lead, shift) for lead, shift in leads))
+    return merged_offsets([lead_offsets(text, lead, shift) for lead, shift in leads])
+
+
+def merged_offsets(offsets: list[list[int]]) -> list[int]:
+    """Sorted lists of offsets merged into one sorted list (duplicates kept)."""
+    return offsets[0] if len(offsets) == 1 else sorted(chain.from_iterable(offsets))
 
 
 def url_spans(text: str) -> Iterator[tuple[int, int]]:

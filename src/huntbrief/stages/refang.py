@@ -9,11 +9,10 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from itertools import chain
 from operator import itemgetter
 from urllib.parse import urlsplit
 
-from huntbrief.stages.ioc_seek import lead_offsets, retried
+from huntbrief.stages.ioc_seek import lead_offsets, merged_offsets, retried
 
 # Where a branch below can start: patterns led by one literal character (`re` skips to it about as
 # fast as `str.find`), each match's start plus a shift (-1: the branch starts one character earlier).
@@ -106,15 +105,10 @@ def _matches(text: str) -> list[tuple[int, re.Match[str]]]:
     starts = {name: lead_offsets(text, lead, shift) for name, (lead, shift) in _COMPILED_LEADS.items()}
     found: list[tuple[int, int, re.Match[str]]] = []
     for branch, (pattern, leads) in enumerate(_COMPILED):
-        offsets = _joined([starts[name] for name in leads])
+        offsets = merged_offsets([starts[name] for name in leads])
         found += ((match.start(), branch, match) for match in retried(pattern, offsets, text))
     found.sort(key=itemgetter(0, 1))
     return [(branch, match) for _, branch, match in found]
-
-
-def _joined(offsets: list[list[int]]) -> list[int]:
-    """Sorted lists of offsets merged into one sorted list."""
-    return offsets[0] if len(offsets) == 1 else sorted(chain.from_iterable(offsets))
 
 
 def _spaced(text: str, branch: int, match: re.Match[str]) -> tuple[int, int]:
